@@ -1,0 +1,25 @@
+"""mesokinetics: quantum kinetic linear response of weakly disordered multiband systems.
+
+Internal units: hbar = 1, energies in eV, lengths in nm, e = -1, fields in V/nm
+(see :mod:`mesokinetics.units`).
+"""
+
+from . import models, operators, units
+from .disorder import PointDisorder
+from .response import Density, UniformResponse, solve_uniform
+from .shells import Numerics, ShellSamplingError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "models",
+    "operators",
+    "units",
+    "PointDisorder",
+    "Density",
+    "UniformResponse",
+    "solve_uniform",
+    "Numerics",
+    "ShellSamplingError",
+    "__version__",
+]

@@ -1,0 +1,187 @@
+"""Band geometry of h(k), vectorized over k (THEORY.md section 2).
+
+Bands are groups of degenerate eigenvalues ("degenerate groups"), found once per model
+from generic k points and kept fixed in sorted order. Everything here is gauge
+invariant: degenerate-subspace bases enter only through sums over a whole group.
+
+Conventions: energies in eV, k in 1/nm, velocities dh/dk in eV nm, Berry connection
+in nm, Berry curvature in nm^2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .models.base import Model
+
+#: Relative tolerance on eigenvalue differences that defines a degenerate group.
+DEGENERACY_TOL = 1e-8
+
+
+def check_hermitian(h: np.ndarray, k: np.ndarray, tol: float = 1e-10) -> None:
+    """Raise ValueError naming the first k point where h(k) is not Hermitian."""
+    dev = np.max(np.abs(h - np.conj(np.swapaxes(h, -1, -2))), axis=(-1, -2))
+    scale = 1.0 + np.max(np.abs(h), axis=(-1, -2))
+    bad = ~(dev <= tol * scale)
+    if np.any(bad):
+        idx = np.unravel_index(np.argmax(bad), bad.shape)
+        raise ValueError(
+            f"h(k) is not Hermitian at k = {np.asarray(k)[idx].tolist()} (1/nm): "
+            f"max |h - h^dagger| = {dev[idx]:.3g} eV (NaN means h contains NaN)"
+        )
+
+
+def band_groups(model: Model, tol: float = DEGENERACY_TOL) -> np.ndarray:
+    """Degenerate-group label of each sorted eigenvalue index, shape (N,).
+
+    Eigenvalues i and i+1 belong to the same band when they coincide (relative ``tol``)
+    at every one of a few generic k points; accidental degeneracies on sets of measure
+    zero (the Rashba point k = 0) do not merge bands. Cached on the model.
+    """
+    cached = getattr(model, "_band_groups", None)
+    if cached is not None and cached[0] == tol:
+        return cached[1]
+    rng = np.random.default_rng(12345)
+    k = rng.normal(size=(16, model.dim)) * model.momentum_scale
+    h = model.hamiltonian(k)
+    check_hermitian(h, k)
+    e = np.linalg.eigvalsh(h)
+    scale = 1.0 + np.max(np.abs(e), axis=-1, keepdims=True)
+    same = np.all(np.abs(np.diff(e, axis=-1)) <= tol * scale, axis=0)
+    groups = np.concatenate([[0], np.cumsum(~same)]).astype(int)
+    try:
+        model._band_groups = (tol, groups)
+    except AttributeError:  # pragma: no cover - frozen user objects
+        pass
+    return groups
+
+
+class Bands:
+    """Eigen-decomposition of h(k) at an array of k points (P, d).
+
+    Attributes
+    ----------
+    k : (P, d) wave vectors (1/nm)
+    eigenvalues : (P, N) sorted eigenvalues (eV)
+    vectors : (P, N, N) eigenvectors as columns
+    group : (N,) band label of each eigenvalue index
+    multiplicity : (M,) degeneracy w_n of each band
+    energies : (P, M) band energies eps_n(k) (eV)
+    """
+
+    def __init__(self, model: Model, k: np.ndarray, check: bool = True) -> None:
+        self.model = model
+        self.k = model.check_k(k).reshape(-1, model.dim)
+        h = model.hamiltonian(self.k)
+        if check:
+            check_hermitian(h, self.k)
+        self.eigenvalues, self.vectors = np.linalg.eigh(h)
+        self.group = band_groups(model)
+        self.n_bands = int(self.group[-1]) + 1
+        self.multiplicity = np.bincount(self.group, minlength=self.n_bands)
+        self._onehot = (self.group[:, None] == np.arange(self.n_bands)[None, :]).astype(float)
+        self.energies = (self.eigenvalues @ self._onehot) / self.multiplicity
+        self._velocity_eig = None
+
+    def __len__(self) -> int:
+        return self.k.shape[0]
+
+    # --- operators in the eigenbasis -------------------------------------------------
+    def to_eigenbasis(self, op: np.ndarray) -> np.ndarray:
+        """U^dagger O U for a constant (N, N) or per-point (P, ..., N, N) operator."""
+        u = self.vectors
+        op = np.asarray(op)
+        if op.ndim == 2:
+            return np.conj(np.swapaxes(u, -1, -2)) @ op @ u
+        extra = op.ndim - 3
+        uu = u.reshape(u.shape[:1] + (1,) * extra + u.shape[1:])
+        return np.conj(np.swapaxes(uu, -1, -2)) @ op @ uu
+
+    @property
+    def velocity_eig(self) -> np.ndarray:
+        """Velocity operator in the eigenbasis, (P, d, N, N), eV nm."""
+        if self._velocity_eig is None:
+            self._velocity_eig = self.to_eigenbasis(self.model.velocity(self.k))
+        return self._velocity_eig
+
+    @property
+    def band_velocity(self) -> np.ndarray:
+        """v_n = Tr[P_n dh/dk] / w_n, shape (P, M, d), eV nm."""
+        diag = np.real(np.diagonal(self.velocity_eig, axis1=-2, axis2=-1))  # (P, d, N)
+        return np.swapaxes(diag @ self._onehot, -1, -2) / self.multiplicity[:, None]
+
+    def interband_mask(self) -> np.ndarray:
+        """(N, N) True where eigen indices a, b belong to different bands."""
+        return self.group[:, None] != self.group[None, :]
+
+    def inverse_gaps(self, power: int = 1) -> np.ndarray:
+        """1/(e_a - e_b)^power for a, b in different bands, 0 within a band; (P, N, N)."""
+        de = self.eigenvalues[:, :, None] - self.eigenvalues[:, None, :]
+        mask = self.interband_mask()
+        with np.errstate(divide="ignore"):
+            inv = np.where(mask, 1.0 / np.where(mask, de, 1.0) ** power, 0.0)
+        if not np.all(np.isfinite(inv)):
+            raise FloatingPointError(
+                "two different bands are degenerate at a sampled k point; the Berry "
+                "connection is singular there (move mu or the sampling)"
+            )
+        return inv
+
+    # --- projectors and geometry in the original basis --------------------------------
+    def projectors(self) -> np.ndarray:
+        """P_n(k), shape (P, M, N, N)."""
+        u = self.vectors
+        sel = u[:, None, :, :] * self._onehot.T[None, :, None, :]
+        return sel @ np.conj(np.swapaxes(u, -1, -2))[:, None]
+
+    def berry_connection(self) -> np.ndarray:
+        """A^i_nm = i P_n v^i P_m / (eps_m - eps_n) for n != m (0 for n = m).
+
+        Shape (P, d, M, M, N, N), units nm. THEORY.md section 2.
+        """
+        u = self.vectors
+        m = self.n_bands
+        inv = self.inverse_gaps()  # 1/(e_a - e_b)
+        a_eig = 1j * self.velocity_eig * (-inv)[:, None]  # i v_ab / (e_b - e_a)
+        sel = self._onehot.T  # (M, N)
+        blocks = a_eig[:, :, None, None] * sel[None, None, :, None, :, None] * sel[
+            None, None, None, :, None, :
+        ]
+        uu = u[:, None, None, None]
+        del m
+        return uu @ blocks @ np.conj(np.swapaxes(uu, -1, -2))
+
+    def projector_derivative(self) -> np.ndarray:
+        """dP_n/dk_i = sum_{m != n} (P_m v^i P_n + P_n v^i P_m)/(eps_n - eps_m).
+
+        Shape (P, d, M, N, N), units nm.
+        """
+        inv = self.inverse_gaps()  # 1/(e_a - e_b)
+        sel = self._onehot.T  # (M, N)
+        v = self.velocity_eig[:, :, None]  # (P, d, 1, N, N)
+        # a in n (row) or b in n (column), weighted 1/(e_n - e_other)
+        row = sel[None, None, :, :, None] * inv[:, None, None]
+        col = sel[None, None, :, None, :] * (-inv)[:, None, None]
+        blocks = v * (row + col)
+        u = self.vectors[:, None, None]
+        return u @ blocks @ np.conj(np.swapaxes(u, -1, -2))
+
+    def berry_curvature(self) -> np.ndarray:
+        """Berry curvature of each band, summed over its degenerate group.
+
+        Omega_n^{ij} = -2 Im sum_{a in n, b not in n} v^i_ab v^j_ba / (e_a - e_b)^2.
+        Returns (P, M) for d = 2 (Omega^{xy}) or (P, M, 3) for d = 3 (the pseudovector);
+        units nm^2. Sum over bands is zero; int_BZ Omega / 2pi is the Chern number.
+        """
+        v = self.velocity_eig
+        inv2 = self.inverse_gaps(2)
+
+        def omega(i, j):
+            per_a = -2 * np.imag(np.sum(v[:, i] * np.swapaxes(v[:, j], -1, -2) * inv2, axis=-1))
+            return per_a @ self._onehot
+
+        if self.model.dim == 2:
+            return omega(0, 1)
+        if self.model.dim == 3:
+            return np.stack([omega(1, 2), omega(2, 0), omega(0, 1)], axis=-1)
+        return np.zeros((len(self), self.n_bands))

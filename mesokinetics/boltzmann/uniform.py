@@ -1,0 +1,85 @@
+"""Uniform linear Boltzmann equation on one energy shell (THEORY.md section 4).
+
+With f_n = (-df_eq/deps) g_n and a uniform field, Eq. (4.1) reads
+
+    g_n(k) / tau_n(k) = e E . v_n(k) + (gamma / w_n) Tr[P_n(k) S],
+    S = sum_q int_k delta(eps_q - E) P_q(k) g_q(k).
+
+Substituting g into S gives a real linear system for the N^2 coefficients s of S in an
+orthonormal Hermitian basis, (I - K) s = s0, with
+
+    K_ab = sum_p w_p tau_p (gamma / w_n) T_pa T_pb,   T_pa = Tr[B_a P_n(k_p)].
+
+I - K is singular: a constant shift of g on a set of bands that scatter into each other
+(an electrochemical-potential shift) solves the homogeneous problem. The null space is
+found by SVD and removed with a bordered solve that makes g orthogonal to every
+homogeneous solution, sum_n w_n int_k delta g_n^(0) g_n = 0 (charge neutrality, and
+band-resolved neutrality when bands decouple). Nothing is left to a near-singular solve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..disorder import PointDisorder, hermitian_from_coefficients, matrix_dos, shell_traces
+from ..shells import Shell
+from ..units import ELECTRON_CHARGE
+
+#: Singular values of I - K below NULL_TOL * max(1, largest) are null modes.
+NULL_TOL = 1e-10
+
+
+@dataclass
+class ShellSolution:
+    """Solution of the uniform Boltzmann equation on one shell, for a unit field (1 V/nm)
+    along each axis.
+
+    g : (d, P) g_n(k) at the shell points for E = unit vector along each axis (eV per V/nm)
+    moment : (d, N, N) shell moment S for each field axis (nm^-d per V/nm)
+    tau : (P,) relaxation times tau_n(k) (hbar/eV)
+    dos : (N, N) matrix density of states D (eV^-1 nm^-d)
+    null_modes : number of conserved quantities removed by the neutrality condition
+    residual : relative solvability residual |lambda| / |s0| of the bordered solve
+    """
+
+    shell: Shell
+    g: np.ndarray
+    moment: np.ndarray
+    tau: np.ndarray
+    dos: np.ndarray
+    null_modes: int
+    residual: float
+
+
+def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
+    """Solve Eq. (4.1) without gradients on a nonempty shell, for unit fields along x, y, z."""
+    model = shell.bands.model
+    n = model.size
+    traces = shell_traces(shell)  # (P, N^2)
+    dos = matrix_dos(shell)
+    tau = disorder.relaxation_times(shell)
+    w = shell.weight
+    coupling = disorder.gamma / shell.multiplicity  # gamma / w_n
+    source = ELECTRON_CHARGE * shell.velocity.T  # (d, P): e E.v for unit fields
+    s0 = (source * (w * tau)) @ traces  # (d, N^2)
+    kernel = traces.T @ (traces * (w * tau * coupling)[:, None])
+    system = np.eye(n * n) - kernel
+    _, sv, vt = np.linalg.svd(system)
+    null = vt[sv < NULL_TOL * max(sv[0], 1.0)].T  # (N^2, r); I - K is O(1) off its null space
+    # homogeneous solutions g0 = tau (gamma/w_n) T z and the neutrality rows <g0, g> = 0
+    g0 = (traces @ null) * (tau * coupling)[:, None]  # (P, r)
+    inner = w * shell.multiplicity
+    rows = (g0 * (inner * tau * coupling)[:, None]).T @ traces  # (r, N^2)
+    rhs_rows = -(source * (inner * tau)) @ g0  # (d, r)
+    r = null.shape[1]
+    bordered = np.block([[system, null], [rows, np.zeros((r, r))]])
+    rhs = np.concatenate([s0, rhs_rows], axis=1)
+    sol = np.linalg.solve(bordered, rhs.T).T
+    s, lam = sol[:, : n * n], sol[:, n * n :]
+    g = tau * (source + coupling * (s @ traces.T))
+    moment = hermitian_from_coefficients((g * w) @ traces, n)
+    scale = np.maximum(np.linalg.norm(s0, axis=1), np.finfo(float).tiny)
+    residual = float(np.max(np.linalg.norm(lam, axis=1) / scale)) if r else 0.0
+    return ShellSolution(shell, g, moment, tau, dos, r, residual)

@@ -1,0 +1,85 @@
+"""Interband coherences, paper Eq. (1) (THEORY.md section 5): three local terms.
+
+All three are evaluated as traces in the eigenbasis of h(k), summing over eigen indices
+a (band n) and b (band m != n), which is gauge invariant inside degenerate groups.
+Notation: o_ab = <a|o|b>, v^i_ab = <a|dh/dk_i|b>, Delta_ab = e_a - e_b, e = -1.
+
+1. intrinsic: rho1_nm = -e (f_n - f_m)/(eps_n - eps_m) E.A_nm, whose density is
+   o1 = int_k sum_{a,b} -e (f_a - f_b) Im(E.v_ab o_ba) / Delta_ab^2   (Fermi sea);
+2. gradient:  rho2 = sum_n -(i/2) grad_x f_n . [dP_n/dk, P_n], whose density per unit
+   gradient of g_n on shell n is the kernel G^i_n = -sum_{a in n, b} Im(v^i_ab o_ba)/Delta_ab;
+3. disorder:  rho3_nm = -(i gamma / (2 (eps_n - eps_m))) P_n (X_n + X_m) P_m,
+   X_n = delta(eps_n - mu) (S - g_n D); its density on the shell is
+   o3 = sum_n int_k delta(eps_n - mu) gamma sum_{a in n, b} Im(Y_ab o_ba) / Delta_ab,
+   Y = S - g_n(k) D.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bands import Bands
+from .units import ELECTRON_CHARGE
+
+
+def intrinsic_density(
+    bands: Bands, weight: np.ndarray, mu: float, op_eig: np.ndarray
+) -> np.ndarray:
+    """Intrinsic (Fermi-sea) interband density for unit fields along each axis.
+
+    ``bands`` and ``weight`` are a Fermi-sea quadrature (T = 0 occupations f = [e < mu]),
+    ``op_eig`` the operator in the eigenbasis (P, N, N). Returns (d,) densities
+    (operator unit per nm^d per V/nm).
+    """
+    if len(bands) == 0:
+        return np.zeros(bands.model.dim)
+    occ = (bands.eigenvalues < mu).astype(float)
+    df = occ[:, :, None] - occ[:, None, :]  # f_a - f_b
+    factor = -ELECTRON_CHARGE * df * bands.inverse_gaps(2) * weight[:, None, None]
+    v = bands.velocity_eig  # (P, d, N, N)
+    vo = np.imag(v * np.swapaxes(op_eig, -1, -2)[:, None])  # Im(v_ab o_ba)
+    return np.einsum("pab,piab->i", factor, vo)
+
+
+def _band_offdiagonal(shell_mask: np.ndarray, bands: Bands) -> np.ndarray:
+    """(P, N, N) 1/Delta_ab for a in the point's band and b in another band, else 0."""
+    return bands.inverse_gaps(1) * shell_mask[:, :, None]
+
+
+def gradient_kernel(bands: Bands, shell_mask: np.ndarray, op_eig: np.ndarray) -> np.ndarray:
+    """G^i(k) = Tr[-(i/2) [dP_n/dk_i, P_n] o(k)] at shell points of band n, (P, d).
+
+    ``shell_mask`` (P, N) marks the eigen indices of each point's band. The gradient
+    density is then sum_n int_k delta(eps_n - mu) grad g_n . G_n (THEORY.md section 5).
+    Units: operator unit x nm.
+    """
+    inv = _band_offdiagonal(shell_mask, bands)
+    vo = np.imag(bands.velocity_eig * np.swapaxes(op_eig, -1, -2)[:, None])
+    return -np.einsum("pab,piab->pi", inv, vo)
+
+
+def disorder_density(
+    shell, g: np.ndarray, moment: np.ndarray, dos: np.ndarray, gamma: float, op_eig: np.ndarray
+) -> np.ndarray:
+    """Disorder (ladder vertex) interband density on a shell, for each field axis.
+
+    g : (d, P) distributions; moment : (d, N, N) shell moments S; dos : (N, N) matrix DOS.
+    Returns (d,) densities (operator unit per nm^d per V/nm).
+    """
+    bands = shell.bands
+    inv = _band_offdiagonal(shell.eigen_mask, bands)  # (P, N, N)
+    o_t = np.swapaxes(op_eig, -1, -2)  # o_ba at [a, b]
+    u = bands.vectors[None]
+    s_eig = np.conj(np.swapaxes(u, -1, -2)) @ moment[:, None] @ u  # (d, P, N, N)
+    d_eig = bands.to_eigenbasis(dos)  # (P, N, N)
+    w = shell.weight * gamma
+    s_term = np.einsum("p,pab,ipab->i", w, inv, np.imag(s_eig * o_t[None]))
+    d_term = np.einsum("ip,p,pab,pab->i", g, w, inv, np.imag(d_eig * o_t))
+    return s_term - d_term
+
+
+def intraband_density(shell, g: np.ndarray, op_eig: np.ndarray) -> np.ndarray:
+    """Intraband density sum_n int_k delta(eps_n - mu) g_n Tr[P_n o], (d,)."""
+    diag = np.real(np.diagonal(op_eig, axis1=-2, axis2=-1))  # (P, N)
+    trace = np.sum(diag * shell.eigen_mask, axis=-1)
+    return g @ (shell.weight * trace)

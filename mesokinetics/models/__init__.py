@@ -1,0 +1,16 @@
+"""Band-structure models h(k): continuum models and user callables."""
+
+from .base import Model, from_callable, finite_difference_velocity, PAULI
+from .continuum import MassiveDirac, OrbitalTexture, ParabolicBand, RashbaFerromagnet, L_CARTESIAN
+
+__all__ = [
+    "Model",
+    "from_callable",
+    "finite_difference_velocity",
+    "PAULI",
+    "L_CARTESIAN",
+    "ParabolicBand",
+    "RashbaFerromagnet",
+    "MassiveDirac",
+    "OrbitalTexture",
+]

@@ -1,0 +1,150 @@
+"""Observables o(k): spin, currents, orbital angular momentum, or any user matrix.
+
+THEORY.md section 1: o(x) = int_k Tr[rho(x, k) o(k)]. An :class:`Operator` is either a
+constant N x N Hermitian matrix or a k-dependent callable (the currents). Units are
+carried as a string: spin and orbital moments in hbar, velocities in eV nm / hbar, the
+charge current e v in |e| eV nm / hbar (e = -1), spin currents in eV nm (hbar x velocity).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .models.base import Model, axis_index
+from .units import ELECTRON_CHARGE
+
+
+class Operator:
+    """A Hermitian observable, constant or k-dependent.
+
+    Parameters
+    ----------
+    matrix : constant (N, N) Hermitian matrix, or None
+    function : callable k (P, d) -> (P, N, N), or None
+    name, unit : labels used in results and files
+    """
+
+    def __init__(
+        self,
+        matrix: np.ndarray | None = None,
+        function: Callable[[np.ndarray], np.ndarray] | None = None,
+        name: str = "operator",
+        unit: str = "1",
+    ) -> None:
+        if (matrix is None) == (function is None):
+            raise ValueError("give exactly one of matrix or function")
+        if matrix is not None:
+            matrix = np.asarray(matrix, dtype=complex)
+            if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+                raise ValueError(f"operator matrix must be square, got shape {matrix.shape}")
+            if not np.allclose(matrix, matrix.conj().T, atol=1e-12 * (1 + np.abs(matrix).max())):
+                raise ValueError(f"operator {name!r} is not Hermitian")
+        self.matrix = matrix
+        self.function = function
+        self.name = name
+        self.unit = unit
+
+    def __call__(self, k: np.ndarray) -> np.ndarray:
+        """The operator at k (P, d): (P, N, N)."""
+        if self.matrix is not None:
+            return np.broadcast_to(self.matrix, (len(k),) + self.matrix.shape)
+        return np.asarray(self.function(k), dtype=complex)
+
+    def in_eigenbasis(self, bands) -> np.ndarray:
+        """U^dagger o(k) U at the points of a :class:`~mesokinetics.bands.Bands`."""
+        if self.matrix is not None:
+            return bands.to_eigenbasis(self.matrix)
+        return bands.to_eigenbasis(self(bands.k))
+
+    def check_size(self, model: Model) -> "Operator":
+        if self.matrix is not None and self.matrix.shape[0] != model.size:
+            raise ValueError(
+                f"operator {self.name!r} is {self.matrix.shape[0]}x{self.matrix.shape[0]}, "
+                f"the model has {model.size} states"
+            )
+        return self
+
+    def __repr__(self) -> str:
+        return f"Operator({self.name!r}, unit={self.unit!r})"
+
+
+def as_operator(op, model: Model) -> Operator:
+    """Accept an :class:`Operator`, a constant matrix or a callable k -> (P, N, N)."""
+    if isinstance(op, Operator):
+        return op.check_size(model)
+    if callable(op):
+        return Operator(function=op, name=getattr(op, "__name__", "operator"))
+    return Operator(matrix=op).check_size(model)
+
+
+def _spin_matrices(model: Model) -> np.ndarray:
+    if model.spin_matrices is None:
+        raise ValueError(f"{type(model).__name__} has no spin degree of freedom")
+    return np.asarray(model.spin_matrices)
+
+
+def _orbital_matrices(model: Model) -> np.ndarray:
+    if model.orbital_matrices is None:
+        raise ValueError(f"{type(model).__name__} has no orbital angular momentum")
+    return np.asarray(model.orbital_matrices)
+
+
+def spin(model: Model, axis) -> Operator:
+    """Spin s_a = sigma_a / 2 (units of hbar)."""
+    a = axis_index(axis, 3, "spin axis")
+    return Operator(_spin_matrices(model)[a], name=f"s_{'xyz'[a]}", unit="hbar")
+
+
+def pauli(model: Model, axis) -> Operator:
+    """Pauli spin sigma_a = 2 s_a (dimensionless); the paper's torque is J_e m x <sigma>."""
+    a = axis_index(axis, 3, "spin axis")
+    return Operator(2 * _spin_matrices(model)[a], name=f"sigma_{'xyz'[a]}", unit="1")
+
+
+def orbital(model: Model, axis) -> Operator:
+    """Orbital angular momentum L_a (units of hbar)."""
+    a = axis_index(axis, 3, "orbital axis")
+    return Operator(_orbital_matrices(model)[a], name=f"L_{'xyz'[a]}", unit="hbar")
+
+
+def velocity(model: Model, axis) -> Operator:
+    """Velocity operator v_i = dh/dk_i (eV nm / hbar)."""
+    i = axis_index(axis, model.dim, "velocity axis")
+    return Operator(function=lambda k: model.velocity(k)[..., i, :, :], name=f"v_{'xyz'[i]}",
+                    unit="eV nm/hbar")
+
+
+def charge_current(model: Model, axis) -> Operator:
+    """Charge current e v_i with e = -1 (|e| eV nm / hbar); its density is j_i."""
+    i = axis_index(axis, model.dim, "current axis")
+    return Operator(
+        function=lambda k: ELECTRON_CHARGE * model.velocity(k)[..., i, :, :],
+        name=f"j_{'xyz'[i]}",
+        unit="|e| eV nm/hbar",
+    )
+
+
+def _symmetrized_current(model: Model, moment: np.ndarray, flow: int, name: str) -> Operator:
+    def current(k):
+        v = model.velocity(k)[..., flow, :, :]
+        return 0.5 * (moment @ v + v @ moment)
+
+    return Operator(function=current, name=name, unit="eV nm")
+
+
+def spin_current(model: Model, spin_axis, flow_axis) -> Operator:
+    """Spin current (1/2){s_a, v_b} (hbar x eV nm/hbar = eV nm)."""
+    a = axis_index(spin_axis, 3, "spin axis")
+    b = axis_index(flow_axis, model.dim, "flow axis")
+    return _symmetrized_current(model, _spin_matrices(model)[a], b, f"js^{'xyz'[a]}_{'xyz'[b]}")
+
+
+def orbital_current(model: Model, orbital_axis, flow_axis) -> Operator:
+    """Orbital current (1/2){L_a, v_b} (eV nm)."""
+    a = axis_index(orbital_axis, 3, "orbital axis")
+    b = axis_index(flow_axis, model.dim, "flow axis")
+    return _symmetrized_current(
+        model, _orbital_matrices(model)[a], b, f"jL^{'xyz'[a]}_{'xyz'[b]}"
+    )

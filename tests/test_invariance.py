@@ -1,0 +1,78 @@
+"""Gauge covariance and degenerate-subspace independence of every contribution."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import mesokinetics as mk
+from mesokinetics import operators as ops
+from mesokinetics.bands import Bands
+from mesokinetics.coherence import disorder_density, intraband_density, intrinsic_density
+from mesokinetics.models import OrbitalTexture, from_callable
+
+from conftest import random_hermitian, random_model, random_unitary
+
+PARTS = ("intraband", "intrinsic", "disorder")
+
+
+def _parts(r, op):
+    d = r.density(op)
+    return np.array([getattr(d, p) for p in PARTS])
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_constant_unitary_change_of_basis_leaves_every_contribution_unchanged(seed):
+    model, _, _ = random_model(seed, n=3)
+    rng = np.random.default_rng(seed)
+    u = random_unitary(rng, 3)
+    o = random_hermitian(rng, 3)
+    rotated = from_callable(
+        lambda k: u @ model.hamiltonian(k) @ u.conj().T, 2,
+        velocity=lambda k: u @ model.velocity(k) @ u.conj().T, momentum_scale=2.0,
+    )
+    disorder = mk.PointDisorder(0.02)
+    kw = dict(angles=24, radial_order=12)
+    a = _parts(mk.solve_uniform(model, disorder, 0.3, (0.6, -0.8), **kw), o)
+    b = _parts(mk.solve_uniform(rotated, disorder, 0.3, (0.6, -0.8), **kw), u @ o @ u.conj().T)
+    assert np.allclose(a, b, rtol=1e-9, atol=1e-9 * np.abs(a).max())
+
+
+def _rotate_inside_groups(bands: Bands, rng) -> None:
+    """Replace the eigenvectors of every degenerate group by a random unitary mix."""
+    for n in range(bands.n_bands):
+        idx = np.nonzero(bands.group == n)[0]
+        if len(idx) > 1:
+            mix = np.stack([random_unitary(rng, len(idx)) for _ in range(len(bands))])
+            bands.vectors[:, :, idx] = bands.vectors[:, :, idx] @ mix
+            bands._velocity_eig = None
+
+
+def test_orbital_texture_results_do_not_depend_on_the_basis_of_degenerate_bands():
+    model = OrbitalTexture(mass=1.0, texture=0.03, dim=2)
+    mu = 0.3
+    r = mk.solve_uniform(model, mk.PointDisorder.from_tau(model, mu, 40.0), mu, (1.0, 0.0), angles=24)
+    assert list(r.nodes[0].solution.shell.bands.multiplicity) == [1, 2]
+    op = ops.orbital_current(model, "z", "y")
+    before = _parts(r, op)
+    assert abs(before[1]) > 1e-6  # a nonzero intrinsic orbital Hall response is checked
+    rng = np.random.default_rng(3)
+    node = r.nodes[0]
+    sol = node.solution
+    _rotate_inside_groups(sol.shell.bands, rng)
+    _rotate_inside_groups(node.sea_bands, rng)
+    after = np.array([
+        intraband_density(sol.shell, sol.g, op.in_eigenbasis(sol.shell.bands))[0],
+        intrinsic_density(node.sea_bands, node.sea.weight, mu, op.in_eigenbasis(node.sea_bands))[0],
+        disorder_density(sol.shell, sol.g, sol.moment, sol.dos, r.disorder.gamma,
+                         op.in_eigenbasis(sol.shell.bands))[0],
+    ])
+    assert np.allclose(after, before, rtol=1e-12, atol=1e-14)
+
+
+def test_orbital_texture_3d_is_isotropic_and_its_conductivity_symmetric():
+    model = OrbitalTexture(mass=1.0, texture=0.03, dim=3)
+    r = mk.solve_uniform(model, mk.PointDisorder.from_tau(model, 0.3, 40.0), 0.3, (1.0, 0.0, 0.0),
+                         polar=12, azimuth=24)
+    sigma = r.conductivity("internal").total
+    assert np.allclose(sigma, sigma[0, 0] * np.eye(3), rtol=1e-10, atol=1e-10 * sigma[0, 0])
