@@ -6,7 +6,8 @@ Internal units: hbar = 1, energies in eV, lengths in nm, e = -1, fields in V/nm
 
 from . import models, operators, units
 from .disorder import PointDisorder
-from .response import Density, UniformResponse, solve_uniform
+from .geometry import Film, Fuchs, Slab, Soffer, Strip
+from .response import Density, SlabResponse, UniformResponse, solve_slab, solve_uniform
 from .shells import Numerics, ShellSamplingError
 
 __version__ = "0.1.0"
@@ -19,6 +20,13 @@ __all__ = [
     "Density",
     "UniformResponse",
     "solve_uniform",
+    "SlabResponse",
+    "solve_slab",
+    "Slab",
+    "Film",
+    "Strip",
+    "Fuchs",
+    "Soffer",
     "Numerics",
     "ShellSamplingError",
     "__version__",

@@ -58,24 +58,41 @@ def gradient_kernel(bands: Bands, shell_mask: np.ndarray, op_eig: np.ndarray) ->
     return -np.einsum("pab,piab->pi", inv, vo)
 
 
+def disorder_kernel(shell, op_eig: np.ndarray, gamma: float) -> np.ndarray:
+    """Per-point kernel q_p (P, N^2) with disorder density sum_p w_p q_p . (s - g_p d).
+
+    The disorder term on shell point p is gamma sum_{a in n, b} Im(Y_ab o_ba)/Delta_ab =
+    gamma Tr[Y Q_p], Y = S - g_p D, with the Hermitian Q_p = (M - M^dagger)/(2i),
+    M = U m U^dagger, m_ba = o_ba / Delta_ab (a in the point's band). Returned as real
+    coefficients in the Hermitian basis of :mod:`mesokinetics.disorder`, so that
+    Tr[Y Q_p] = q_p . y for the coefficients y of Y. Linear in S, hence cheap for
+    profiles: one N^2 vector per point, whatever the number of cells.
+    """
+    from .disorder import hermitian_coefficients
+
+    bands = shell.bands
+    inv = _band_offdiagonal(shell.eigen_mask, bands)  # 1/Delta_ab, a in band
+    m_eig = np.swapaxes(inv * np.swapaxes(op_eig, -1, -2), -1, -2)  # m_ba = o_ba inv_ab
+    u = bands.vectors
+    m = u @ m_eig @ np.conj(np.swapaxes(u, -1, -2))
+    q = (m - np.conj(np.swapaxes(m, -1, -2))) / 2j
+    return gamma * hermitian_coefficients(q)
+
+
 def disorder_density(
     shell, g: np.ndarray, moment: np.ndarray, dos: np.ndarray, gamma: float, op_eig: np.ndarray
 ) -> np.ndarray:
-    """Disorder (ladder vertex) interband density on a shell, for each field axis.
+    """Disorder (ladder vertex) interband density on a shell.
 
-    g : (d, P) distributions; moment : (d, N, N) shell moments S; dos : (N, N) matrix DOS.
-    Returns (d,) densities (operator unit per nm^d per V/nm).
+    g : (..., P) distributions; moment : (..., N, N) shell moments S for the same leading
+    index (field axes, or cells); dos : (N, N) matrix DOS. Returns (...,) densities.
     """
-    bands = shell.bands
-    inv = _band_offdiagonal(shell.eigen_mask, bands)  # (P, N, N)
-    o_t = np.swapaxes(op_eig, -1, -2)  # o_ba at [a, b]
-    u = bands.vectors[None]
-    s_eig = np.conj(np.swapaxes(u, -1, -2)) @ moment[:, None] @ u  # (d, P, N, N)
-    d_eig = bands.to_eigenbasis(dos)  # (P, N, N)
-    w = shell.weight * gamma
-    s_term = np.einsum("p,pab,ipab->i", w, inv, np.imag(s_eig * o_t[None]))
-    d_term = np.einsum("ip,p,pab,pab->i", g, w, inv, np.imag(d_eig * o_t))
-    return s_term - d_term
+    from .disorder import hermitian_coefficients
+
+    kern = disorder_kernel(shell, op_eig, gamma) * shell.weight[:, None]  # (P, N^2)
+    s_part = hermitian_coefficients(moment) @ kern.sum(axis=0)
+    d_part = g @ (kern @ hermitian_coefficients(dos))
+    return s_part - d_part
 
 
 def intraband_density(shell, g: np.ndarray, op_eig: np.ndarray) -> np.ndarray:

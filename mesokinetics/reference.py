@@ -126,3 +126,25 @@ def sot_eq13(model: RashbaFerromagnet, mu: float, field, angles: int = 64):
         dl = k * 2 * np.pi / angles
         total += 0.5 * sigma * np.sum((khat @ ee)[:, None] * bperp, axis=0) * dl / (2 * np.pi) ** 2
     return total
+
+
+def fuchs_sondheimer_ratio(kappa: float, p: float) -> float:
+    """Film-to-bulk conductivity ratio of a 3D parabolic band (Fuchs 1938, Sondheimer 1952):
+
+    sigma/sigma_0 = 1 - (3 / (2 kappa)) (1 - p) int_1^inf (1/t^3 - 1/t^5)
+                        (1 - e^{-kappa t}) / (1 - p e^{-kappa t}) dt,
+
+    kappa = thickness / mean free path, p the specular fraction of both walls."""
+    from scipy.integrate import quad
+
+    if kappa <= 0:
+        raise ValueError(f"kappa must be > 0, got {kappa}")
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+
+    def integrand(t):
+        e = np.exp(-kappa * t)
+        return (1 / t**3 - 1 / t**5) * (-np.expm1(-kappa * t)) / (1 - p * e)
+
+    value, _ = quad(integrand, 1.0, np.inf, epsabs=1e-14, epsrel=1e-13, limit=400)
+    return 1 - 3 / (2 * kappa) * (1 - p) * value

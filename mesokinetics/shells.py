@@ -41,6 +41,13 @@ class Numerics:
     scan_points : radial points used to bracket shell crossings on each ray
     radial_order, radial_panels : Gauss-Legendre nodes per panel and panels per
         interval of the Fermi-sea radial integrals
+    grazing_axis : None, or the axis index of a wall normal. The angular rule is then
+        oriented along it and refined towards grazing directions (k perpendicular to the
+        normal), where the distribution in a film or strip jumps and varies on the scale
+        W/l: composite Gauss-Legendre on ``grazing_panels`` geometrically graded panels
+        (ratio 0.2) per quarter circle (2D) or per hemisphere in cos(theta) (3D), with
+        about ``angles`` (2D) or ``polar`` (3D) nodes in all. Set by the slab solver.
+    grazing_panels : number of graded panels (>= 1)
     """
 
     angles: int = 64
@@ -49,12 +56,16 @@ class Numerics:
     scan_points: int = 256
     radial_order: int = 16
     radial_panels: int = 4
+    grazing_axis: int | None = None
+    grazing_panels: int = 6
 
     def __post_init__(self):
         for name in ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 2:
                 raise ValueError(f"numerics {name} must be an integer >= 2, got {value!r}")
+        if not isinstance(self.grazing_panels, (int, np.integer)) or self.grazing_panels < 1:
+            raise ValueError(f"numerics grazing_panels must be an integer >= 1, got {self.grazing_panels!r}")
 
     @classmethod
     def from_kwargs(cls, kwargs: dict) -> "Numerics":
@@ -67,8 +78,52 @@ class Numerics:
         return cls(**kwargs)
 
 
+def _graded_half(total: int, panels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [0, 1], composite Gauss-Legendre on panels graded towards 0."""
+    order = max(2, -(-total // panels))
+    edges = np.concatenate([[0.0], 0.2 ** np.arange(panels - 1, -1, -1)])
+    x, w = np.polynomial.legendre.leggauss(order)
+    t0, t1 = edges[:-1, None], edges[1:, None]
+    return (0.5 * (t1 - t0) * (x + 1) + t0).ravel(), (0.5 * (t1 - t0) * w).ravel()
+
+
+def _graded_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.ndarray]:
+    """Angular rule refined towards directions perpendicular to ``grazing_axis``."""
+    normal = numerics.grazing_axis
+    if dim == 1:
+        return ray_directions(1, Numerics())
+    if not 0 <= normal < dim:
+        raise ValueError(f"grazing_axis must be in 0..{dim - 1}, got {normal}")
+    if dim == 2:
+        # angle phi from the wall plane: grading towards phi = 0 (mod pi)
+        t, w = _graded_half(max(numerics.angles // 4, 2), numerics.grazing_panels)
+        phi_q = 0.5 * np.pi * t  # (0, pi/2)
+        phi = np.concatenate([phi_q, np.pi - phi_q, -phi_q, phi_q - np.pi])
+        wt = np.tile(0.5 * np.pi * w, 4)
+        tangent = 1 - normal
+        dirs = np.zeros((len(phi), 2))
+        dirs[:, tangent] = np.cos(phi)
+        dirs[:, normal] = np.sin(phi)
+        return dirs, wt
+    # 3D: mu = cos(theta) about the normal, graded towards mu = 0 in each hemisphere
+    t, w = _graded_half(max(numerics.polar // 2, 2), numerics.grazing_panels)
+    mu = np.concatenate([t, -t])
+    wmu = np.concatenate([w, w])
+    nphi = numerics.azimuth
+    phi = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi
+    st = np.sqrt(1 - mu**2)
+    a, b = [i for i in range(3) if i != normal]
+    dirs = np.zeros((len(mu) * nphi, 3))
+    dirs[:, a] = (st[:, None] * np.cos(phi)[None]).ravel()
+    dirs[:, b] = (st[:, None] * np.sin(phi)[None]).ravel()
+    dirs[:, normal] = np.repeat(mu, nphi)
+    return dirs, np.repeat(wmu, nphi) * (2 * np.pi / nphi)
+
+
 def ray_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (R, d) and solid-angle weights (R,) with sum = 2, 2 pi or 4 pi."""
+    if numerics.grazing_axis is not None:
+        return _graded_directions(dim, numerics)
     if dim == 1:
         return np.array([[1.0], [-1.0]]), np.ones(2)
     if dim == 2:

@@ -1,0 +1,145 @@
+"""Sample geometries: films and strips with rough or smooth walls (THEORY.md section 6).
+
+A :class:`Slab` is the region 0 < y < W along its ``normal`` axis, infinite and
+translation invariant in the other directions: a strip of a 2D model or a film of a 3D
+one. Each wall has a wall model giving the specular fraction p of the electrons that hit
+it (Fuchs-Sondheimer boundary condition); the rest is re-emitted diffusely.
+
+Units: lengths in nm, wave vectors in 1/nm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .models.base import axis_index
+
+
+class WallModel:
+    """Specular fraction p(k_perp) in [0, 1] of the electrons hitting a wall."""
+
+    def specularity(self, k_normal: np.ndarray) -> np.ndarray:
+        """p for incident states with normal wave-vector component ``k_normal`` (1/nm)."""
+        raise NotImplementedError
+
+    @property
+    def fully_specular(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Fuchs(WallModel):
+    """Constant specularity p (Fuchs 1938): 0 fully diffuse, 1 fully specular."""
+
+    p: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.p, (int, float, np.floating, np.integer)) or not 0 <= self.p <= 1:
+            raise ValueError(f"specularity must be in [0, 1], got {self.p!r}")
+
+    def specularity(self, k_normal):
+        return np.full(np.shape(k_normal), float(self.p))
+
+    @property
+    def fully_specular(self) -> bool:
+        return self.p == 1
+
+
+@dataclass(frozen=True)
+class Soffer(WallModel):
+    """Soffer's angle-dependent roughness model, p = exp(-(2 k_perp eta)^2), with the rms
+    roughness eta in nm and k_perp the normal component of the incident wave vector."""
+
+    roughness: float
+
+    def __post_init__(self):
+        r = self.roughness
+        if not isinstance(r, (int, float, np.floating, np.integer)) or not np.isfinite(r) or r < 0:
+            raise ValueError(f"roughness must be a non-negative length in nm, got {r!r}")
+
+    def specularity(self, k_normal):
+        return np.exp(-((2 * np.asarray(k_normal) * self.roughness) ** 2))
+
+    @property
+    def fully_specular(self) -> bool:
+        return self.roughness == 0
+
+
+def as_wall(spec) -> WallModel:
+    """A wall model from a number p in [0, 1] or a :class:`WallModel`."""
+    if isinstance(spec, WallModel):
+        return spec
+    return Fuchs(spec)
+
+
+def graded_faces(width: float, cells: int, first: float) -> np.ndarray:
+    """Cell faces on [0, width], symmetric, growing geometrically from cells of size
+    ``first`` (nm) at both walls towards the centre. Uniform if first >= width/cells."""
+    uniform = width / cells
+    if first >= uniform or cells < 4:
+        return np.linspace(0.0, width, cells + 1)
+    half = cells // 2
+    middle = cells - 2 * half  # one central cell when the count is odd
+
+    def excess(r):  # total width of the graded mesh minus the sample width
+        side = first * (r**half - 1) / (r - 1)
+        return 2 * side + middle * first * r**half - width
+
+    from scipy.optimize import brentq
+
+    ratio = brentq(excess, 1 + 1e-12, 2.0) if excess(2.0) > 0 else 2.0
+    sizes = first * ratio ** np.arange(half)
+    sizes = np.concatenate([sizes, [first * ratio**half] * middle, sizes[::-1]])
+    faces = np.concatenate([[0.0], np.cumsum(sizes)])
+    return faces * (width / faces[-1])
+
+
+@dataclass(frozen=True)
+class Slab:
+    """A film or strip 0 < y < width along ``normal``, with one wall model per side.
+
+    Parameters
+    ----------
+    width : thickness W (nm), > 0
+    specularity : p for both walls, a pair (p_bottom, p_top), or wall models
+        (:class:`Fuchs`, :class:`Soffer`); p in [0, 1]
+    cells : number of cells across the sample (>= 2)
+    wall_cell : size of the first cell at each wall (nm); default: a twentieth of the
+        mean free path, so the mesh is fine within a few mean free paths of the walls
+    normal : axis normal to the walls ('x', 'y', 'z' or an index), default 'y'
+    """
+
+    width: float
+    specularity: object = 0.0
+    cells: int = 200
+    wall_cell: float | None = None
+    normal: object = "y"
+
+    def __post_init__(self):
+        w = self.width
+        if not isinstance(w, (int, float, np.floating, np.integer)) or not np.isfinite(w) or w <= 0:
+            raise ValueError(f"width must be a positive length in nm, got {w!r}")
+        if not isinstance(self.cells, (int, np.integer)) or self.cells < 2:
+            raise ValueError(f"cells must be an integer >= 2, got {self.cells!r}")
+        if self.wall_cell is not None and not (np.isfinite(self.wall_cell) and self.wall_cell > 0):
+            raise ValueError(f"wall_cell must be a positive length in nm, got {self.wall_cell!r}")
+        spec = self.specularity
+        pair = spec if isinstance(spec, (tuple, list)) else (spec, spec)
+        if len(pair) != 2:
+            raise ValueError(f"specularity must be one value or a pair (bottom, top), got {spec!r}")
+        object.__setattr__(self, "walls", (as_wall(pair[0]), as_wall(pair[1])))
+
+    def normal_axis(self, dim: int) -> int:
+        return axis_index(self.normal, dim, "normal")
+
+    def faces(self, mean_free_path: float) -> np.ndarray:
+        """Cell faces (nm), graded towards the walls on the scale of ``mean_free_path``."""
+        first = self.wall_cell if self.wall_cell is not None else mean_free_path / 20
+        return graded_faces(float(self.width), int(self.cells), float(first))
+
+
+#: Readable aliases: a film of a 3D model, a strip of a 2D model.
+Film = Slab
+Strip = Slab
