@@ -53,6 +53,15 @@ class ShellSolution:
     residual: float
 
 
+def homogeneous_modes(traces, weight, tau, coupling) -> tuple[np.ndarray, np.ndarray]:
+    """Null space of I - K: coefficients z (r, N^2) and homogeneous solutions
+    g0 = tau (gamma / w_n) T z (P, r), one per conserved density of the uniform problem."""
+    kernel = traces.T @ (traces * (weight * tau * coupling)[:, None])
+    _, sv, vt = np.linalg.svd(np.eye(traces.shape[1]) - kernel)
+    null = vt[sv < NULL_TOL * max(sv[0], 1.0)]  # I - K is O(1) off its null space
+    return null, (traces @ null.T) * (tau * coupling)[:, None]
+
+
 def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
     """Solve Eq. (4.1) without gradients on a nonempty shell, for unit fields along x, y, z."""
     model = shell.bands.model
@@ -66,10 +75,9 @@ def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
     s0 = (source * (w * tau)) @ traces  # (d, N^2)
     kernel = traces.T @ (traces * (w * tau * coupling)[:, None])
     system = np.eye(n * n) - kernel
-    _, sv, vt = np.linalg.svd(system)
-    null = vt[sv < NULL_TOL * max(sv[0], 1.0)].T  # (N^2, r); I - K is O(1) off its null space
-    # homogeneous solutions g0 = tau (gamma/w_n) T z and the neutrality rows <g0, g> = 0
-    g0 = (traces @ null) * (tau * coupling)[:, None]  # (P, r)
+    null, g0 = homogeneous_modes(traces, w, tau, coupling)
+    null = null.T  # (N^2, r)
+    # neutrality rows <g0, g> = 0 for every homogeneous solution g0
     inner = w * shell.multiplicity
     rows = (g0 * (inner * tau * coupling)[:, None]).T @ traces  # (r, N^2)
     rhs_rows = -(source * (inner * tau)) @ g0  # (d, r)
