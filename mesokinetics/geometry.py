@@ -106,8 +106,9 @@ class Slab:
     specularity : p for both walls, a pair (p_bottom, p_top), or wall models
         (:class:`Fuchs`, :class:`Soffer`); p in [0, 1]
     cells : number of cells across the sample (>= 2)
-    wall_cell : size of the first cell at each wall (nm); default: a twentieth of the
-        mean free path, so the mesh is fine within a few mean free paths of the walls
+    wall_cell : size of the first cell at each wall (nm); default: a hundredth of the
+        mean free path, so the mesh is fine within a few mean free paths of the walls,
+        where S(y) varies fastest (measured convergence: docs/validation.md)
     normal : axis normal to the walls ('x', 'y', 'z' or an index), default 'y'
     """
 
@@ -136,7 +137,7 @@ class Slab:
 
     def faces(self, mean_free_path: float) -> np.ndarray:
         """Cell faces (nm), graded towards the walls on the scale of ``mean_free_path``."""
-        first = self.wall_cell if self.wall_cell is not None else mean_free_path / 20
+        first = self.wall_cell if self.wall_cell is not None else mean_free_path / 100
         return graded_faces(float(self.width), int(self.cells), float(first))
 
 

@@ -8,6 +8,7 @@ eV, nm, e = -1); fields in V/nm; densities in (operator unit) per nm^d.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field as dc_field
 from typing import Callable
 
@@ -98,6 +99,22 @@ def _validate(model, disorder, mu, field, temperature):
     return float(mu), field, float(temperature)
 
 
+def _warn_degenerate_with_spin(model: Model) -> None:
+    """Paper footnote [72]: rho_intra = sum_n f_n P_n is exact for non-degenerate bands and
+    for degenerate ones without spin-orbit coupling; a degenerate band of a model with spin
+    (Kramers pairs with spin-orbit coupling) also has a traceless intraband part, omitted."""
+    from .bands import band_groups
+
+    if model.spin_matrices is not None and np.any(np.bincount(band_groups(model)) > 1):
+        warnings.warn(
+            "the model has degenerate bands and a spin degree of freedom: with spin-orbit "
+            "coupling the intraband density matrix has a traceless part inside each "
+            "degenerate band that this theory omits (paper footnote [72]); spin "
+            "responses of these bands may be incomplete",
+            stacklevel=3,
+        )
+
+
 def thermal_nodes(mu: float, temperature: float, points: int) -> tuple[np.ndarray, np.ndarray]:
     """Energies (eV) and weights for int deps (-df_eq/deps) F(eps).
 
@@ -140,6 +157,7 @@ def solve_uniform(
     if not isinstance(energy_points, (int, np.integer)) or energy_points < 2:
         raise ValueError(f"energy_points must be an integer >= 2, got {energy_points!r}")
     num = Numerics.from_kwargs(numerics)
+    _warn_degenerate_with_spin(model)
     energies, weights = thermal_nodes(mu, temperature, energy_points)
     nodes = []
     for i, (energy, weight) in enumerate(zip(energies, weights)):

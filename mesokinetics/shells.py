@@ -36,8 +36,9 @@ class ShellSamplingError(ValueError):
 class Numerics:
     """Numerical parameters of the k-space quadratures (dimensionless counts).
 
-    angles : rays in 2D (periodic trapezoid)
-    polar, azimuth : Gauss-Legendre nodes in cos(theta) and trapezoid nodes in phi (3D)
+    angles : rays in 2D (periodic trapezoid), >= 4
+    polar, azimuth : Gauss-Legendre nodes in cos(theta) (>= 2) and trapezoid nodes in
+        phi (>= 4) (3D)
     scan_points : radial points used to bracket shell crossings on each ray
     radial_order, radial_panels : Gauss-Legendre nodes per panel and panels per
         interval of the Fermi-sea radial integrals
@@ -60,10 +61,13 @@ class Numerics:
     grazing_panels: int = 6
 
     def __post_init__(self):
+        # a periodic trapezoid needs more than 2 nodes to integrate cos^2 exactly: a
+        # smaller angular rule can miss a response entirely (2 rays along y for E along x)
+        minimum = {"angles": 4, "azimuth": 4}
         for name in ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 2:
-                raise ValueError(f"numerics {name} must be an integer >= 2, got {value!r}")
+            value, low = getattr(self, name), minimum.get(name, 2)
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"numerics {name} must be an integer >= {low}, got {value!r}")
         if not isinstance(self.grazing_panels, (int, np.integer)) or self.grazing_panels < 1:
             raise ValueError(f"numerics grazing_panels must be an integer >= 1, got {self.grazing_panels!r}")
 
@@ -147,28 +151,81 @@ def ray_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.ndarray
     raise ValueError(f"dim must be 1, 2 or 3, got {dim}")
 
 
+def _band_onehot(model: Model) -> np.ndarray:
+    groups = band_groups(model)
+    return (groups[:, None] == np.arange(groups[-1] + 1)[None, :]).astype(float)
+
+
 def _energies_on_rays(model: Model, dirs: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """Band energies (R, K, M) at k = r khat for all rays and radii."""
     k = radii[None, :, None] * dirs[:, None, :]
     flat = k.reshape(-1, model.dim)
     h = model.hamiltonian(flat)
     check_hermitian(h, flat)
-    e = np.linalg.eigvalsh(h)
-    groups = band_groups(model)
-    onehot = (groups[:, None] == np.arange(groups[-1] + 1)[None, :]).astype(float)
-    e = (e @ onehot) / onehot.sum(0)
+    onehot = _band_onehot(model)
+    e = (np.linalg.eigvalsh(h) @ onehot) / onehot.sum(0)
     return e.reshape(k.shape[:2] + (onehot.shape[1],))
+
+
+def _band_energy_at(model: Model, dirs: np.ndarray, band: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """eps_band(r dir) for matching arrays of directions (Q, d), bands and radii (Q,)."""
+    onehot = _band_onehot(model)
+    ev = np.linalg.eigvalsh(model.hamiltonian(r[:, None] * dirs))
+    return ((ev @ onehot) / onehot.sum(0))[np.arange(len(r)), band]
+
+
+def _crossing_brackets(model, dirs, energy, radii, e):
+    """Radial brackets (ray, band, lo, hi) each holding one crossing of ``energy``.
+
+    Sign changes of eps - E between grid points give most brackets. A pair of crossings
+    between two grid points (a thin ring around a band extremum, such as the Rashba
+    "Mexican hat" just above its bottom) shows no sign change; it is found from the
+    discrete extrema of eps along the ray, refined by golden-section search, and split
+    into two brackets at the true extremum.
+    """
+    above = e > energy  # (R, K, M)
+    ray, j, band = np.nonzero(above[:, 1:] != above[:, :-1])
+    lo, hi = [radii[j]], [radii[j + 1]]
+    rays, bands = [ray], [band]
+    d = np.diff(e, axis=1)  # (R, K-1, M)
+    ext_ray, ext_j, ext_band = np.nonzero(d[:, :-1] * d[:, 1:] < 0)  # extremum near radii[j+1]
+    same = (above[ext_ray, ext_j, ext_band] == above[ext_ray, ext_j + 1, ext_band]) & (
+        above[ext_ray, ext_j + 1, ext_band] == above[ext_ray, ext_j + 2, ext_band])
+    # a smooth extremum lies within about one grid step of variation beyond its sampled
+    # value; refine only those close enough to the energy (factor 4 for safety)
+    step = np.maximum(np.abs(d[ext_ray, ext_j, ext_band]), np.abs(d[ext_ray, ext_j + 1, ext_band]))
+    near = np.abs(e[ext_ray, ext_j + 1, ext_band] - energy) <= 4 * step
+    keep = same & near
+    ext_ray, ext_j, ext_band = ext_ray[keep], ext_j[keep], ext_band[keep]
+    if ext_ray.size:
+        is_min = d[ext_ray, ext_j, ext_band] < 0
+        a, b = radii[ext_j], radii[ext_j + 2]
+        sign = np.where(is_min, 1.0, -1.0)
+        f = lambda r: sign * _band_energy_at(model, dirs[ext_ray], ext_band, r)  # noqa: E731
+        golden = (np.sqrt(5) - 1) / 2
+        for _ in range(80):  # golden section: 0.618^80 ~ 2e-17 of the bracket
+            c, dd = b - golden * (b - a), a + golden * (b - a)
+            left = f(c) < f(dd)  # the minimum of f lies in [a, dd]
+            a, b = np.where(left, a, c), np.where(left, dd, b)
+        r_ext = 0.5 * (a + b)
+        e_ext = sign * f(r_ext)
+        hidden = (e_ext > energy) != above[ext_ray, ext_j + 1, ext_band]
+        for side in (0, 1):
+            rays.append(ext_ray[hidden])
+            bands.append(ext_band[hidden])
+            lo.append(np.where(side == 0, radii[ext_j], r_ext)[hidden])
+            hi.append(np.where(side == 0, r_ext, radii[ext_j + 2])[hidden])
+    return (np.concatenate(rays), np.concatenate(bands), np.concatenate(lo), np.concatenate(hi))
 
 
 def _scan_radius(model: Model, dirs: np.ndarray, energy: float) -> float:
     """A radius beyond which no band crosses ``energy`` on any ray (1/nm)."""
     radii = model.momentum_scale * 2.0 ** np.linspace(-12, 12, 49)
     e = _energies_on_rays(model, dirs, radii)
-    above = e > energy
-    change = np.any(above[:, 1:] != above[:, :-1], axis=(0, 2))
-    if not np.any(change):
+    _, _, _, hi = _crossing_brackets(model, dirs, energy, radii, e)
+    if hi.size == 0:
         return float(radii[-1])
-    return float(2.0 * radii[np.nonzero(change)[0][-1] + 1])
+    return float(2.0 * hi.max())
 
 
 @dataclass
@@ -177,14 +234,12 @@ class RayRoots:
 
     ray, band, radius : (Q,) ray index, band index and radius (1/nm) of each crossing
     k_scan : radius (1/nm) beyond which no band crosses the energy
-    occupied_far : (R, M) whether each band lies below the energy at k_scan
     """
 
     ray: np.ndarray
     band: np.ndarray
     radius: np.ndarray
     k_scan: float
-    occupied_far: np.ndarray
 
 
 def find_ray_roots(
@@ -197,25 +252,17 @@ def find_ray_roots(
     geo = fine[1] * 2.0 ** -np.arange(1, 24)
     radii = np.unique(np.concatenate([fine, geo]))
     e = _energies_on_rays(model, dirs, radii)
-    above = e > energy  # (R, K, M)
-    cross = above[:, 1:] != above[:, :-1]
-    ray, j, band = np.nonzero(cross)
-    lo, hi = radii[j], radii[j + 1]
+    ray, band, lo, hi = _crossing_brackets(model, dirs, energy, radii, e)
     radius = _refine_roots(model, dirs[ray], band, lo, hi, energy)
-    return RayRoots(ray, band, radius, k_scan, ~above[:, -1, :])
+    return RayRoots(ray, band, radius, k_scan)
 
 
 def _refine_roots(model, dirs, band, lo, hi, energy, max_iter: int = 200):
     """Vectorized Illinois (modified regula falsi) on brackets [lo, hi]."""
     if lo.size == 0:
         return lo.copy()
-    groups = band_groups(model)
-    onehot = (groups[:, None] == np.arange(groups[-1] + 1)[None, :]).astype(float)
-    idx = np.arange(lo.size)
-
     def f(r):
-        ev = np.linalg.eigvalsh(model.hamiltonian(r[:, None] * dirs))
-        return ((ev @ onehot) / onehot.sum(0))[idx, band] - energy
+        return _band_energy_at(model, dirs, band, r) - energy
 
     a, b = lo.astype(float).copy(), hi.astype(float).copy()
     fa, fb = f(a), f(b)

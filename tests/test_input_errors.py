@@ -113,3 +113,19 @@ def test_mean_free_path_conversion_for_a_parabolic_band():
     kf = np.sqrt(2 * model.m * mu)
     tau = 1 / (d.gamma * model.m / (2 * np.pi))
     assert kf / model.m * tau == pytest.approx(ell, rel=1e-12)
+
+
+def test_degenerate_bands_with_spin_warn():
+    """Footnote [72]: degenerate bands with spin-orbit coupling miss a traceless part."""
+    from mesokinetics.bands import band_groups
+    from mesokinetics.models import PAULI
+
+    def h(k):  # Kramers-degenerate 4-band model with spin-orbit coupling
+        k2 = np.sum(k * k, -1)[:, None, None]
+        return 0.03 * k2 * np.eye(4) + 0.2 * k[:, 0, None, None] * np.kron(PAULI[0], PAULI[2]) \
+            + 0.2 * k[:, 1, None, None] * np.kron(PAULI[1], PAULI[2]) + 0j
+
+    model = from_callable(h, 2, spin_matrices=np.stack([np.kron(np.eye(2), p) / 2 for p in PAULI]))
+    assert np.any(np.bincount(band_groups(model)) > 1)
+    with pytest.warns(UserWarning, match="footnote"):
+        mk.solve_uniform(model, DIS, 0.5, (1.0, 0.0), angles=8)

@@ -30,6 +30,18 @@ def test_rashba_mexican_hat_annulus_is_sampled():
     assert shell.density_of_states() == pytest.approx(dos, rel=1e-12)
 
 
+@pytest.mark.parametrize("depth", [0.999, 0.99, 0.9])
+def test_thin_ring_just_above_a_band_minimum_is_found(depth):
+    """Regression: a narrow Rashba ring between two scan points shows no sign change; it is
+    found from the band extremum along each ray (was silently missed, DOS = 0)."""
+    model = RashbaFerromagnet(mass=1.0, alpha=0.1)
+    m, a = model.m, model.alpha
+    mu = -depth * m * a**2 / 2
+    roots = m * a + np.array([-1, 1]) * np.sqrt((m * a) ** 2 + 2 * m * mu)
+    dos = sum(k / abs(k / m - a) for k in roots) / (2 * np.pi)
+    assert sample_shell(model, mu).density_of_states() == pytest.approx(dos, rel=1e-12)
+
+
 def test_sea_covers_exactly_the_region_of_mixed_occupation():
     model = RashbaFerromagnet(mass=1.0, alpha=0.1)
     mu = 0.2
@@ -57,6 +69,6 @@ def test_pocket_away_from_origin_is_reported():
 
 def test_numerics_are_validated():
     with pytest.raises(ValueError, match="angles"):
-        Numerics(angles=1)
+        Numerics(angles=3)
     with pytest.raises(TypeError, match="unknown numerics"):
         Numerics.from_kwargs({"angels": 32})

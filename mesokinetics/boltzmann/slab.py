@@ -52,6 +52,7 @@ class SlabShellSolution:
     null_modes : conserved densities fixed by neutrality
     residual : border multipliers relative to the scale of S (0 for a consistent problem)
     consistency : |S(g) - s| / scale, S recomputed from the final g against the solved s
+    iterations : Krylov iterations of the iterative solver (None for the direct solve)
     """
 
     shell: Shell
@@ -66,6 +67,7 @@ class SlabShellSolution:
     null_modes: int
     residual: float
     consistency: float
+    iterations: int | None = None
 
     @property
     def widths(self) -> np.ndarray:
@@ -223,6 +225,18 @@ def solve_slab_shell(
 
 def solve_direct(prob: SlabProblem) -> SlabShellSolution:
     """Dense assembly and direct bordered solve; memory O((J N^2)^2), time O(J^2 P N^4)."""
+    system, rhs = assemble_direct(prob)
+    size, n_c = prob.cells * prob.traces.shape[1], len(prob.diffuse_walls)
+    sol = np.linalg.solve(system, rhs)
+    # the border multipliers vanish for a consistent problem
+    residual = float(np.linalg.norm(sol[size + n_c :]) / prob.scale)
+    return prob.finish(sol[:size].reshape(prob.cells, -1), sol[size : size + n_c], residual)
+
+
+def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Dense bordered system and right-hand side for the unknowns [s (J N^2, cell-major),
+    C (one per diffuse wall), lambda (one per conserved density)]: cell equations
+    s - S(s, C) + Z lambda = S_0, zero-flux rows of the diffuse walls, neutrality rows."""
     nn = prob.traces.shape[1]
     ncell, npts = prob.cells, len(prob.source)
     widths, r, n_c = prob.widths, len(prob.modes), len(prob.diffuse_walls)
@@ -303,11 +317,7 @@ def solve_direct(prob: SlabProblem) -> SlabShellSolution:
     system[rows, :size] = neutral_direct.reshape(r, size) + inflow_charge.T @ v_s
     system[rows, size : size + n_c] = inflow_charge.T @ prob.kappa
     rhs[rows] = -(neutral_src + inflow_charge.T @ v_0)
-
-    sol = np.linalg.solve(system, rhs)
-    # the border multipliers vanish for a consistent problem
-    residual = float(np.linalg.norm(sol[size + n_c :]) / prob.scale)
-    return prob.finish(sol[:size].reshape(ncell, nn), sol[size : size + n_c], residual)
+    return system, rhs
 
 
 def _cell_factors(h, lam):

@@ -41,7 +41,8 @@ class ShellSolution:
     tau : (P,) relaxation times tau_n(k) (hbar/eV)
     dos : (N, N) matrix density of states D (eV^-1 nm^-d)
     null_modes : number of conserved quantities removed by the neutrality condition
-    residual : relative solvability residual |lambda| / |s0| of the bordered solve
+    residual : solvability residual of the bordered solve, |lambda| relative to the scale
+        of S that the field alone produces (0 for a consistent problem)
     """
 
     shell: Shell
@@ -88,6 +89,9 @@ def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
     s, lam = sol[:, : n * n], sol[:, n * n :]
     g = tau * (source + coupling * (s @ traces.T))
     moment = hermitian_from_coefficients((g * w) @ traces, n)
-    scale = np.maximum(np.linalg.norm(s0, axis=1), np.finfo(float).tiny)
-    residual = float(np.max(np.linalg.norm(lam, axis=1) / scale)) if r else 0.0
+    # scale: the moment the field alone would produce without cancellations (s0 itself
+    # vanishes by symmetry in many models, so it cannot serve as the reference)
+    scale = max(np.linalg.norm((w * tau * np.abs(source).max(axis=0)) @ np.abs(traces)),
+                np.finfo(float).tiny)
+    residual = float(np.max(np.linalg.norm(lam, axis=1)) / scale) if r else 0.0
     return ShellSolution(shell, g, moment, tau, dos, r, residual)
