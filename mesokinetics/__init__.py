@@ -4,7 +4,7 @@ Internal units: hbar = 1, energies in eV, lengths in nm, e = -1, fields in V/nm
 (see :mod:`mesokinetics.units`).
 """
 
-from . import models, operators, units
+from . import kubo, models, operators, reference, units
 from .disorder import PointDisorder
 from .geometry import Film, Fuchs, Slab, Soffer, Strip
 from .response import Density, SlabResponse, UniformResponse, solve_slab, solve_uniform
@@ -13,7 +13,9 @@ from .shells import Numerics, ShellSamplingError
 __version__ = "0.1.0"
 
 __all__ = [
+    "kubo",
     "models",
+    "reference",
     "operators",
     "units",
     "PointDisorder",

@@ -20,7 +20,7 @@ from .coherence import disorder_density, intraband_density, intrinsic_density
 from .disorder import PointDisorder
 from .models.base import Model
 from .operators import Operator, as_operator, charge_current
-from .shells import Numerics, Sea, find_ray_roots, ray_directions, sample_sea, sample_shell
+from .shells import Numerics, Sea, sample
 from .units import E2_OVER_H, conductivity_si_unit, conductivity_to_si
 
 #: Boltzmann constant in eV/K.
@@ -161,10 +161,8 @@ def solve_uniform(
     energies, weights = thermal_nodes(mu, temperature, energy_points)
     nodes = []
     for i, (energy, weight) in enumerate(zip(energies, weights)):
-        roots = find_ray_roots(model, ray_directions(model.dim, num)[0], energy, num)
-        shell = sample_shell(model, energy, num, roots)
+        shell, sea = sample(model, energy, num)
         solution = None if shell.empty else solve_shell(shell, disorder)
-        sea = sample_sea(model, energy, num, roots)
         nodes.append(EnergyNode(float(weight), float(energy), solution, sea))
         if progress is not None:
             progress(i + 1, len(energies))

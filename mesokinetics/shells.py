@@ -336,14 +336,32 @@ class Shell:
         return float(np.sum(self.weight * self.multiplicity))
 
 
+def sample(model: Model, energy: float, numerics: Numerics | None = None) -> tuple[Shell, "Sea"]:
+    """Shell and Fermi-sea quadratures at ``energy`` (eV), sharing one root search.
+
+    Models that bring their own sampler (``model.sampler``, e.g. Brillouin-zone samplers
+    of lattice models, with methods ``shell(model, energy, numerics)`` and
+    ``sea(model, energy, numerics)``) use it; continuum models use rays from k = 0."""
+    numerics = numerics or Numerics()
+    sampler = getattr(model, "sampler", None)
+    if sampler is not None:
+        return sampler.shell(model, energy, numerics), sampler.sea(model, energy, numerics)
+    roots = find_ray_roots(model, ray_directions(model.dim, numerics)[0], energy, numerics)
+    return sample_shell(model, energy, numerics, roots), sample_sea(model, energy, numerics, roots)
+
+
 def sample_shell(
     model: Model, energy: float, numerics: Numerics | None = None, roots: RayRoots | None = None
 ) -> Shell:
-    """Sample the energy shell at ``energy`` (eV) of every band of a continuum model.
+    """Sample the energy shell at ``energy`` (eV) of every band.
 
-    ``roots`` (from :func:`find_ray_roots` with the same numerics) avoids a second search.
+    Continuum models: rays from k = 0. ``roots`` (from :func:`find_ray_roots` with the same
+    numerics) avoids a second search. Models with a ``sampler`` use it instead.
     """
     numerics = numerics or Numerics()
+    sampler = getattr(model, "sampler", None)
+    if sampler is not None:
+        return sampler.shell(model, energy, numerics)
     dirs, domega = ray_directions(model.dim, numerics)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
@@ -420,6 +438,9 @@ def sample_sea(
     k = k_last + L t / (1 - t).
     """
     numerics = numerics or Numerics()
+    sampler = getattr(model, "sampler", None)
+    if sampler is not None:
+        return sampler.sea(model, energy, numerics)
     dirs, domega = ray_directions(model.dim, numerics)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)

@@ -44,6 +44,10 @@ class Model:
     spin_matrices : (3, N, N) spin operator s = sigma/2 in units of hbar, or None
     orbital_matrices : (3, N, N) orbital angular momentum L in units of hbar, or None
     momentum_scale : a typical Fermi momentum (1/nm), a hint for root finding
+    sampler : None (continuum: shells sampled along rays from k = 0), or an object with
+        ``shell(model, energy, numerics)`` and ``sea(model, energy, numerics)`` returning
+        :class:`~mesokinetics.shells.Shell` and :class:`~mesokinetics.shells.Sea`
+        (lattice models: Brillouin-zone samplers)
     """
 
     dim: int
@@ -53,6 +57,7 @@ class Model:
     orbital_matrices: np.ndarray | None = None
     momentum_scale: float = 1.0
     fd_step: float = 1e-2
+    sampler = None
 
     def hamiltonian(self, k: np.ndarray) -> np.ndarray:
         """h(k) in eV for k of shape (..., d) in 1/nm; returns (..., N, N)."""

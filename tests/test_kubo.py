@@ -1,0 +1,306 @@
+"""Kubo-Bastin (SCBA + ladder / CBA) versus the kinetic engine (issue 4).
+
+Tolerances come from the convergence/trend study recorded in docs/kubo.md
+("Validation: Kubo vs kinetic"; produced by examples/kubo_vs_kinetic.py --full). Measured at
+tau = 200, 400, 800 fs, the ladder-minus-kinetic difference D(tau) obeys D ~ c / tau
+(ratio D(tau)/D(2 tau) = 2.00 +- 0.05 for every case below, except the in-plane damping-like
+torque, 2.18 then 2.04, and the massive Dirac Hall conductivity, whose difference tends to a
+constant). The fast tests run at tau = 400 fs and
+allow about 2.5-3x the measured difference there; k-space numerics (angles, panel order,
+grading ratio) change the results by < 1e-8 relative at these settings, so the tolerance
+is set by the physics trend, not by quadrature error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mesokinetics as mk
+import mesokinetics.kubo as kubo
+from mesokinetics import operators as ops
+from mesokinetics.models import MassiveDirac, ParabolicBand, RashbaFerromagnet
+from mesokinetics.units import E2_OVER_H, fs_to_internal
+
+TAU_FS = 400.0
+SHE_UNIVERSAL = 1.0 / (8.0 * np.pi)
+
+
+def rashba():
+    return RashbaFerromagnet(mass=1.0, alpha=0.1), 0.2
+
+
+def ferromagnet(mvec):
+    return RashbaFerromagnet(mass=1.0, alpha=0.03, exchange=0.1, magnetization=mvec), 0.3
+
+
+def dirac():
+    return MassiveDirac(velocity=1.0, gap=0.1), 0.2
+
+
+def solve_all(model, mu, tau_fs, field=(1.0, 0.0), angles=32):
+    dis = mk.PointDisorder.from_tau(model, mu, tau_fs)
+    kin = mk.solve_uniform(model, dis, mu, field, angles=64)
+    lad = kubo.solve_uniform_kubo(model, dis, mu, field, angles=angles)
+    cba = kubo.solve_uniform_kubo(model, dis, mu, field, vertex_corrections=False, angles=angles)
+    return kin, lad, cba
+
+
+@pytest.fixture(scope="module")
+def rashba_solutions():
+    m, mu = rashba()
+    return (m,) + solve_all(m, mu, TAU_FS)
+
+
+@pytest.fixture(scope="module")
+def fm_z_solutions():
+    m, mu = ferromagnet((0, 0, 1))
+    return (m,) + solve_all(m, mu, TAU_FS)
+
+
+@pytest.fixture(scope="module")
+def fm_x_solutions():
+    m, mu = ferromagnet((1, 0, 0))
+    return (m,) + solve_all(m, mu, TAU_FS, angles=48)
+
+
+@pytest.fixture(scope="module")
+def dirac_solutions():
+    m, mu = dirac()
+    return (m,) + solve_all(m, mu, TAU_FS)
+
+
+# --- input validation --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(field=(1.0, 0.0, 0.0)), "field must have 2 components"),
+        (dict(field=(np.nan, 0.0)), "field must be finite"),
+        (dict(mu=np.inf), "mu must be a finite energy"),
+        (dict(angles=0), "angles must be an integer"),
+        (dict(order=-3), "order must be an integer"),
+        (dict(ratio=1.0), "ratio must be a finite number > 1"),
+        (dict(far=-2.0), "far must be a finite number > 1"),
+        (dict(scba_tol=0.0), "scba_tol must be a positive number"),
+        (dict(self_energy="exact"), "self_energy must be"),
+        (dict(vertex_corrections="yes"), "vertex_corrections must be True or False"),
+    ],
+)
+def test_bad_input_raises_value_error(kwargs, match):
+    m, mu = rashba()
+    args = dict(mu=mu, field=(1.0, 0.0))
+    args.update(kwargs)
+    mu_, field = args.pop("mu"), args.pop("field")
+    with pytest.raises(ValueError, match=match):
+        kubo.solve_uniform_kubo(m, mk.PointDisorder(1e-3), mu_, field, **args)
+
+
+def test_bad_types_and_options():
+    m, mu = rashba()
+    with pytest.raises(TypeError, match="unknown numerics"):
+        kubo.solve_uniform_kubo(m, mk.PointDisorder(1e-3), mu, (1, 0), angels=32)
+    with pytest.raises(TypeError, match="PointDisorder"):
+        kubo.solve_uniform_kubo(m, 1e-3, mu, (1, 0))
+    with pytest.raises(ValueError, match="2D models only"):
+        kubo.solve_uniform_kubo(ParabolicBand(1.0, dim=3), mk.PointDisorder(1e-3), 0.1, (1, 0, 0))
+    r = kubo.solve_uniform_kubo(m, mk.PointDisorder(1e-3), mu, (1, 0), angles=16)
+    with pytest.raises(ValueError, match="unit must be"):
+        r.conductivity("S/cm")
+
+
+# --- Fermi-sea conventions against the kinetic intrinsic term -----------------------------
+@pytest.mark.parametrize("gap", [0.1, -0.1])
+def test_dirac_gap_hall_is_half_quantum(gap):
+    """mu in the gap: pure Fermi sea, sigma_xy = -sign(gap) e^2/2h, as the kinetic engine."""
+    d = MassiveDirac(velocity=1.0, gap=gap)
+    dis = mk.PointDisorder(1e-3)
+    kr = kubo.solve_uniform_kubo(d, dis, 0.03, (1.0, 0.0), angles=16)
+    c = kr.conductivity("e2/h")
+    kin = mk.solve_uniform(d, dis, 0.03, (1.0, 0.0), angles=32).conductivity("e2/h")
+    assert c.total[0, 1] == pytest.approx(-np.sign(gap) * 0.5, abs=1e-6)
+    assert c.total[0, 1] == pytest.approx(kin.total[0, 1], abs=1e-6)
+    assert abs(c.fermi_surface[0, 1]) < 1e-12
+    assert abs(c.total[0, 0]) < 1e-12
+
+
+# --- Rashba 2DEG ---------------------------------------------------------------------------
+def test_rashba_spin_hall(rashba_solutions):
+    m, kin, lad, cba = rashba_solutions
+    op = ops.spin_current(m, "z", "y")
+    k = kin.density(op)
+    assert k.intrinsic == pytest.approx(SHE_UNIVERSAL, rel=1e-6)
+    # measured: ladder total 3.5e-7 at 400 fs, halving with tau (7.1e-7 at 200 fs)
+    assert abs(lad.density(op).total - k.total) < 1e-6
+    # the vertex correction is what cancels the intrinsic +1/(8 pi)
+    assert lad.density(op).vertex == pytest.approx(-SHE_UNIVERSAL, rel=1e-3)
+    # CBA keeps the intrinsic value (measured 0.0397882 vs 0.0397887)
+    assert cba.density(op).total == pytest.approx(SHE_UNIVERSAL, abs=5e-6)
+
+
+def test_rashba_edelstein(rashba_solutions):
+    m, kin, lad, cba = rashba_solutions
+    op = ops.spin(m, "y")
+    k = kin.density(op).total
+    exact = -1.0 * m.m * m.alpha * fs_to_internal(TAU_FS) / (2 * np.pi)  # e m alpha tau E/2pi
+    assert k == pytest.approx(exact, rel=1e-10)
+    # measured relative difference 3.6e-4 at 400 fs (= 0.0460 absolute, tau independent)
+    assert lad.density(op).total == pytest.approx(k, rel=1e-3)
+    # CBA uses the quasiparticle time: half the Boltzmann value here
+    assert cba.density(op).total == pytest.approx(0.5 * k, rel=2e-3)
+
+
+# --- Rashba ferromagnet: spin-orbit torque ---------------------------------------------------
+def test_torque_out_of_plane(fm_z_solutions):
+    m, kin, lad, cba = fm_z_solutions
+    damping, field_like = ops.pauli(m, "x"), ops.pauli(m, "y")
+    k = kin.density(damping)
+    assert abs(k.total) < 1e-12 and abs(k.intrinsic) > 0.3
+    # ladder: measured 1.02e-4 at 400 fs (2.03e-4 at 200 fs), i.e. -> 0 like 1/tau
+    assert abs(lad.density(damping).total) < 3e-4
+    # CBA keeps the intrinsic torque (measured -0.36637 vs kinetic intrinsic -0.36672)
+    assert cba.density(damping).total == pytest.approx(k.intrinsic, abs=1e-3)
+    kf = kin.density(field_like).total
+    exact = -1.0 * m.m * m.alpha * fs_to_internal(TAU_FS) / np.pi
+    assert kf == pytest.approx(exact, rel=1e-10)
+    # measured relative difference 6.2e-4 at 400 fs (0.0476 absolute, tau independent)
+    assert lad.density(field_like).total == pytest.approx(kf, rel=1.5e-3)
+
+
+def test_torque_in_plane(fm_x_solutions):
+    m, kin, lad, cba = fm_x_solutions
+    damping, field_like = ops.pauli(m, "z"), ops.pauli(m, "y")
+    assert abs(kin.density(damping).total) < 1e-12
+    # ladder: measured -6.4e-6 at 400 fs (-1.4e-5 at 200 fs); CBA gives a spurious +0.625
+    assert abs(lad.density(damping).total) < 2e-5
+    assert cba.density(damping).total > 0.5
+    kf = kin.density(field_like).total
+    # measured relative difference 8.4e-4 at 400 fs (0.0637 absolute, tau independent)
+    assert lad.density(field_like).total == pytest.approx(kf, rel=2e-3)
+    assert lad.border_residual < 1e-5
+
+
+# --- massive Dirac: where the equivalence fails ---------------------------------------------
+def _nca_hall(gap, mu):
+    """Non-crossing (ladder) anomalous Hall conductivity of the massive Dirac model with
+    Gaussian white-noise disorder, sigma_yx = 4 D mu (mu^2 + D^2)/(mu^2 + 3 D^2)^2 e^2/h
+    (Sinitsyn et al. PRB 75, 045315 (2007); Ado et al. EPL 111, 37004 (2015))."""
+    return 4 * gap * mu * (mu**2 + gap**2) / (mu**2 + 3 * gap**2) ** 2
+
+
+def test_dirac_hall_ladder_matches_noncrossing_formula(dirac_solutions):
+    m, kin, lad, cba = dirac_solutions
+    sigma_yx = lad.conductivity("e2/h").total[1, 0]
+    # measured 0.81049 vs 0.81633 at 400 fs; the gap closes linearly in 1/tau
+    assert sigma_yx == pytest.approx(_nca_hall(m.gap, 0.2), rel=1.5e-2)
+
+
+def test_dirac_hall_kinetic_misses_half_of_the_ladder(dirac_solutions):
+    """Characterization of a known failure of the equivalence claim (see docs/kubo.md):
+    the kinetic engine gives intrinsic + disorder = 0.4643 e^2/h, tau independent; the
+    ladder Kubo formula tends to 0.8163 e^2/h. The difference (0.352 e^2/h) is the
+    side-jump / Gaussian skew part carried by the O(tau^0) intraband response, which the
+    kinetic theory leaves out at this order (paper, end of 'General formalism')."""
+    m, kin, lad, cba = dirac_solutions
+    k = kin.conductivity("e2/h").total[1, 0]
+    assert k == pytest.approx(13.0 / 28.0, rel=1e-6)
+    gap = lad.conductivity("e2/h").total[1, 0] - k
+    assert 0.30 < gap < 0.37
+    # the longitudinal conductivity agrees: measured relative difference -1.7e-3
+    sxx_k = kin.conductivity("e2/h").total[0, 0]
+    assert lad.conductivity("e2/h").total[0, 0] == pytest.approx(sxx_k, rel=4e-3)
+
+
+# --- single parabolic band: Drude ------------------------------------------------------------
+def test_parabolic_drude_and_no_vertex():
+    p = ParabolicBand(1.0, dim=2)
+    mu, tau = 0.1, 400.0
+    dis = mk.PointDisorder.from_tau(p, mu, tau)
+    r = kubo.solve_uniform_kubo(p, dis, mu, (1.0, 0.0), angles=16)
+    c = r.conductivity("internal")
+    drude = (p.m * mu / (2 * np.pi)) * fs_to_internal(tau) / p.m  # n e^2 tau / m
+    # point disorder is isotropic: the ladder vertex of a single band vanishes
+    assert np.max(np.abs(r.vertex_matrix)) < 1e-12
+    # measured relative excess 2.6e-3 at mu tau = 61 (band-bottom tail of the Lorentzian,
+    # ~ 1/(2 pi mu tau))
+    assert c.total[0, 0] == pytest.approx(drude, rel=5e-3)
+    assert c.total[0, 0] / E2_OVER_H > 0
+
+
+# --- internals ---------------------------------------------------------------------------------
+def test_scba_tends_to_born_and_zero_mode(rashba_solutions):
+    m, kin, lad, cba = rashba_solutions
+    from mesokinetics.disorder import matrix_dos
+    from mesokinetics.shells import sample_shell
+
+    born = -0.5j * lad.disorder.gamma * matrix_dos(sample_shell(m, 0.2))
+    assert np.allclose(lad.sigma, born, rtol=1e-3, atol=1e-12 * abs(born).max())
+    assert lad.border_residual < 1e-10
+    assert lad.scba_iterations >= 1
+
+
+def test_sea_closed_form_matches_contour():
+    """The closed-form energy integral of K3 and the contour fallback agree."""
+    m, mu = ferromagnet((1, 0, 0))
+    dis = mk.PointDisorder.from_tau(m, mu, 100.0)
+    ref = kubo.solve_uniform_kubo(m, dis, mu, (1.0, 0.0), angles=8, order=4)
+    alt = kubo.solve_uniform_kubo(m, dis, mu, (1.0, 0.0), angles=8, order=4,
+                                  ep_condition=1.0 + 1e-9, contour_nodes=128)
+    assert alt._nodes()["ep"].sum() > 0.5 * len(alt.grid)
+    a, b = ref.response(ops.pauli(m, "z")).fermi_sea, alt.response(ops.pauli(m, "z")).fermi_sea
+    assert np.allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+def test_numerics_insensitive(rashba_solutions):
+    m, kin, lad, cba = rashba_solutions
+    dis = lad.disorder
+    finer = kubo.solve_uniform_kubo(m, dis, 0.2, (1.0, 0.0), angles=48, order=10, ratio=2.0)
+    for op in (ops.spin(m, "y"), ops.spin_current(m, "z", "y")):
+        assert finer.density(op).total == pytest.approx(lad.density(op).total, rel=1e-6, abs=1e-9)
+
+
+def test_density_is_linear_in_field(rashba_solutions):
+    m, kin, lad, cba = rashba_solutions
+    resp = lad.response(ops.spin(m, "x"))
+    d = lad.density(ops.spin(m, "x"))
+    assert d.total == pytest.approx(float(np.dot(resp.total, lad.field)))
+    assert "nm^-2" in d.unit
+
+
+# --- slow: the trend study behind the tolerances -----------------------------------------------
+CASES = {
+    "rashba_edelstein": (rashba, None, lambda m: ops.spin(m, "y"), "relative"),
+    "rashba_spin_hall": (rashba, None, lambda m: ops.spin_current(m, "z", "y"), "absolute"),
+    "fm_z_damping": (ferromagnet, (0, 0, 1), lambda m: ops.pauli(m, "x"), "absolute"),
+    "fm_z_field": (ferromagnet, (0, 0, 1), lambda m: ops.pauli(m, "y"), "relative"),
+    "fm_x_damping": (ferromagnet, (1, 0, 0), lambda m: ops.pauli(m, "z"), "absolute"),
+    "fm_x_field": (ferromagnet, (1, 0, 0), lambda m: ops.pauli(m, "y"), "relative"),
+    "dirac_sxx": (dirac, None, lambda m: ops.charge_current(m, "x"), "relative"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_difference_shrinks_linearly(name):
+    factory, arg, opf, kind = CASES[name]
+    m, mu = factory(arg) if arg is not None else factory()
+    op = opf(m)
+    diffs = []
+    for tau in (200.0, 400.0, 800.0):
+        kin, lad, _ = solve_all(m, mu, tau, angles=48)
+        k, l = kin.density(op).total, lad.density(op).total
+        diffs.append((l - k) / abs(k) if kind == "relative" else l - k)
+    ratios = [diffs[0] / diffs[1], diffs[1] / diffs[2]]
+    assert all(1.8 < r < 2.3 for r in ratios), (diffs, ratios)
+
+
+@pytest.mark.slow
+def test_dirac_hall_difference_tends_to_constant():
+    m, mu = dirac()
+    op = ops.charge_current(m, "y")
+    diffs = []
+    for tau in (200.0, 400.0, 800.0):
+        kin, lad, _ = solve_all(m, mu, tau, angles=32)
+        diffs.append((lad.density(op).total - kin.density(op).total) / E2_OVER_H)
+    # ladder -> 0.8163, kinetic = 0.4643 e^2/h: difference -> 0.352 e^2/h
+    assert diffs[-1] == pytest.approx(0.352, abs=0.01)
+    assert abs(diffs[2] - diffs[1]) < 0.6 * abs(diffs[1] - diffs[0])
