@@ -45,7 +45,7 @@ def main() -> None:
         print(f"<sigma_{axis}>: wall cell {d.total[0]: .4e}, centre {d.total[len(d.total) // 2]: .4e}, "
               f"bulk {b.total: .4e} (1/nm^2)")
     # torque T = J_e m x <sigma> with m = z: T_x = -J_e <sigma_y>, T_y = J_e <sigma_x>
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
     titles = {"x": "damping-like: T_y = J_e <sigma_x>", "y": "field-like: T_x = -J_e <sigma_y>",
               "z": "out-of-plane <sigma_z>"}
     for ax, axis in zip(axes, "xyz"):

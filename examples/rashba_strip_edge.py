@@ -44,7 +44,7 @@ def main() -> None:
     print(f"<s_z> at the bottom wall cell: {sz.total[0]:.4e} hbar/nm^2 (gradient term {sz.gradient[0]:.4e})")
     print(f"<s_y> at the wall / bulk: {sy.total[0]:.4e} / {r.bulk.density(ops.spin(model, 'y')).total:.4e} hbar/nm^2")
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
     plot_profile(axes[0], r, ops.charge_current(model, "x"), parts=("total",))
     plot_profile(axes[1], r, ops.spin(model, "y"))
     plot_profile(axes[2], r, ops.spin(model, "z"))

@@ -17,7 +17,7 @@ PART_STYLES = {
     "intrinsic": dict(color="tab:orange", ls="--"),
     "gradient": dict(color="tab:green", ls="-."),
     "disorder": dict(color="tab:red", ls=":"),
-    "total": dict(color="black", ls="-", lw=2),
+    "total": dict(color="0.25", ls="-", lw=3, alpha=0.45, zorder=1),
 }
 
 

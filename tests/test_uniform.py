@@ -64,7 +64,7 @@ def test_rashba_spin_hall_intrinsic_cancelled_by_vertex_correction():
 def test_sot_intrinsic_closed_form_and_exact_cancellation(alpha):
     """Damping-like <sigma_x> of the Rashba ferromagnet (m along z): the intrinsic term
     equals its closed form and the disorder term cancels it at any alpha k_F / J_e
-    (alpha k_F / J_e = 0.12, 1.3 and 6.6 here)."""
+    (alpha k_F / J_e = 0.14, 1.4 and 5.6 here, k_F = sqrt(2 m mu))."""
     model = RashbaFerromagnet(mass=1.0, alpha=alpha, exchange=0.1)
     mu, ex = 0.3, 1.0
     r = mk.solve_uniform(model, mk.PointDisorder.from_tau(model, mu, 50.0), mu, (ex, 0.0), angles=32)

@@ -260,17 +260,17 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
         nab = np.einsum("pr,pb->prb", charge[sel], ct[sel]).reshape(sel.size, r * nn)
         both = np.concatenate([ab, nab], axis=1)
         buf = np.zeros((ncell, ncell, both.shape[1]))  # [k, i] in downstream order
-        face = np.zeros((sel.size, ncell))  # face value per unit q in downstream cell i
+        face = np.zeros((ncell, sel.size))  # [i, p]: face value per unit q in downstream cell i
         face_src = np.zeros(sel.size)
         src_t = source[sel] * t
         avg_src = np.zeros((ncell, sel.size))
         for k in range(ncell):
             # cell average: upstream sources seen through (1 - e^{-a})/a, plus the own cell
-            buf[k, :k] = face[:, :k].T @ (phi[:, k, None] * both)
+            buf[k, :k] = face[:k] @ (phi[:, k, None] * both)
             buf[k, k] = (t * (1 - phi[:, k])) @ both
             avg_src[k] = src_t + (face_src - src_t) * phi[:, k]
-            face[:, :k] *= decay[:, k, None]
-            face[:, k] = t * (1 - decay[:, k])
+            face[:k] *= decay[:, k]
+            face[k] = t * (1 - decay[:, k])
             face_src = face_src * decay[:, k] + src_t * (1 - decay[:, k])
         back = np.argsort(order)  # to physical cell order
         phys = buf[back][:, back]
@@ -280,7 +280,7 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
         avg_src = avg_src[back]  # (J, P_sel)
         direct_src += avg_src @ wt[sel]
         neutral_src += widths @ (avg_src @ charge[sel])
-        h_out[sel[:, None], order[None, :]] = face
+        h_out[sel[:, None], order[None, :]] = face.T
 
     # --- wall loops: g_in = alpha o_p + beta o_R + kappa . C, o_p = sum_i h_out (src + cT.s_i)
     pp = prob.partner
@@ -294,7 +294,10 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
     ntot = size + n_c + r
     system = np.zeros((ntot, ntot))
     rhs = np.zeros(ntot)
-    system[:size, :size] = np.eye(size) - direct.reshape(size, size) - u @ v_s
+    system[:size, :size] = -direct.reshape(size, size)
+    system[np.arange(size), np.arange(size)] += 1.0
+    if np.any(prob.rho):  # specular loops; absent for diffuse walls (alpha = beta = 0)
+        system[:size, :size] -= u @ v_s
     system[:size, size : size + n_c] = -(u @ prob.kappa)
     rhs[:size] = direct_src.reshape(-1) + u @ v_0
 
