@@ -158,3 +158,27 @@ def test_bad_slab_solve_input():
         mk.solve_slab(model, disorder, mk.Strip(50.0, normal="z"), 0.2, (1.0, 0.0))
     with pytest.raises(ValueError, match="Soffer|roughness"):
         mk.Soffer(-1.0)
+
+
+def test_in_plane_field_direction_of_an_isotropic_film(metal3d):
+    """For a parabolic band the film conductance ratio does not depend on the in-plane
+    field direction, and the current follows the field."""
+    model, disorder = metal3d
+    film = mk.Film(ELL, 0.0, cells=8, normal="y")
+    along_x = mk.solve_slab(model, disorder, film, 0.2, (1.0, 0.0, 0.0), polar=32, azimuth=16)
+    oblique = mk.solve_slab(model, disorder, film, 0.2, (0.6, 0.0, 0.8), polar=32, azimuth=16)
+    assert oblique.conductance_ratio() == pytest.approx(along_x.conductance_ratio(), rel=1e-10)
+    jx = oblique.mean(ops.charge_current(model, "x")).total
+    jz = oblique.mean(ops.charge_current(model, "z")).total
+    assert jz / jx == pytest.approx(0.8 / 0.6, rel=1e-10)
+
+
+def test_finite_temperature_strip_centre_equals_finite_temperature_bulk():
+    model = RashbaFerromagnet(mass=1.0, alpha=0.1)
+    disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
+    r = mk.solve_slab(model, disorder, mk.Strip(30 * 20.0, 0.0, cells=60), 0.2, (1.0, 0.0),
+                      temperature=300.0, energy_points=6, angles=32)
+    assert len(r.nodes) == 6
+    c = len(r.centers) // 2
+    d, b = r.density(ops.spin(model, "y")), r.bulk.density(ops.spin(model, "y"))
+    assert d.total[c] == pytest.approx(b.total, rel=1e-3)
