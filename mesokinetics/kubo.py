@@ -116,7 +116,8 @@ from .bands import Bands
 from .disorder import PointDisorder, matrix_dos
 from .models.base import Model
 from .operators import as_operator, charge_current
-from .shells import Numerics, find_ray_roots, ray_directions, sample_shell
+from .response import validate_inputs
+from .shells import Numerics, find_ray_roots, numerics_from_kwargs, ray_directions, sample_shell
 from .units import E2_OVER_H, ELECTRON_CHARGE, conductivity_si_unit, conductivity_to_si
 
 __all__ = [
@@ -177,13 +178,7 @@ class KuboNumerics:
         if not isinstance(value, (int, float, np.floating)) or not (np.isfinite(value) and value > 0):
             raise ValueError(f"numerics scba_tol must be a positive number, got {value!r}")
 
-    @classmethod
-    def from_kwargs(cls, kwargs: dict) -> "KuboNumerics":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(kwargs) - known
-        if unknown:
-            raise TypeError(f"unknown numerics option(s) {sorted(unknown)}; allowed: {sorted(known)}")
-        return cls(**kwargs)
+    from_kwargs = classmethod(numerics_from_kwargs)
 
 
 @dataclass
@@ -586,28 +581,6 @@ def ladder_vertex(
 # ----------------------------------------------------------------------------------------
 # entry point
 # ----------------------------------------------------------------------------------------
-def _validate(model, disorder, mu, field):
-    if not isinstance(model, Model):
-        raise TypeError(f"model must be a mesokinetics Model, got {type(model).__name__}")
-    if not isinstance(disorder, PointDisorder):
-        raise TypeError(f"disorder must be a PointDisorder, got {type(disorder).__name__}")
-    try:
-        mu = float(mu)
-    except (TypeError, ValueError):
-        raise ValueError(f"mu must be a finite energy in eV, got {mu!r}") from None
-    if not np.isfinite(mu):
-        raise ValueError(f"mu must be a finite energy in eV, got {mu!r}")
-    field = np.atleast_1d(np.asarray(field, dtype=float))
-    if field.shape != (model.dim,):
-        raise ValueError(
-            f"field must have {model.dim} components (V/nm) for a {model.dim}D model, "
-            f"got shape {field.shape}"
-        )
-    if not np.all(np.isfinite(field)):
-        raise ValueError(f"field must be finite (V/nm), got {field.tolist()}")
-    return mu, field
-
-
 def solve_uniform_kubo(
     model: Model,
     disorder: PointDisorder,
@@ -634,7 +607,7 @@ def solve_uniform_kubo(
     Returns a :class:`KuboResponse`; ``density(op)`` gives fermi_surface, fermi_sea,
     vertex and total (operator unit nm^-2).
     """
-    mu, field = _validate(model, disorder, mu, field)
+    mu, field, _ = validate_inputs(model, disorder, mu, field, 0.0)
     if not isinstance(vertex_corrections, (bool, np.bool_)):
         raise ValueError(f"vertex_corrections must be True or False, got {vertex_corrections!r}")
     if self_energy not in ("scba", "born"):

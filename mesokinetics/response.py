@@ -79,11 +79,16 @@ class EnergyNode:
     sea_bands: Bands | None = None
 
 
-def _validate(model, disorder, mu, field, temperature):
+def validate_inputs(model, disorder, mu, field, temperature):
+    """Check the common inputs of every solver; returns (mu, field array, temperature)."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be a mesokinetics Model, got {type(model).__name__}")
     if not isinstance(disorder, PointDisorder):
         raise TypeError(f"disorder must be a PointDisorder, got {type(disorder).__name__}")
+    try:
+        mu = float(mu)
+    except (TypeError, ValueError):
+        raise ValueError(f"mu must be a finite energy in eV, got {mu!r}") from None
     if not np.isfinite(mu):
         raise ValueError(f"mu must be a finite energy in eV, got {mu!r}")
     field = np.atleast_1d(np.asarray(field, dtype=float))
@@ -153,7 +158,7 @@ def solve_uniform(
     progress : optional callback progress(done, total) over energy nodes
     **numerics : k-space quadrature options, see :class:`~mesokinetics.shells.Numerics`
     """
-    mu, field, temperature = _validate(model, disorder, mu, field, temperature)
+    mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
     if not isinstance(energy_points, (int, np.integer)) or energy_points < 2:
         raise ValueError(f"energy_points must be an integer >= 2, got {energy_points!r}")
     num = Numerics.from_kwargs(numerics)
@@ -303,7 +308,7 @@ def solve_slab(
 
     if not isinstance(slab, Slab):
         raise TypeError(f"slab must be a mesokinetics.Slab, got {type(slab).__name__}")
-    mu, field, temperature = _validate(model, disorder, mu, field, temperature)
+    mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
     normal = slab.normal_axis(model.dim)
     if field[normal] != 0:
         raise ValueError(

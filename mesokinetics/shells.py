@@ -32,6 +32,15 @@ class ShellSamplingError(ValueError):
     """The requested energy shell cannot be sampled by rays from k = 0."""
 
 
+def numerics_from_kwargs(cls, kwargs: dict):
+    """Build a numerics dataclass from keyword options, rejecting unknown names."""
+    known = set(cls.__dataclass_fields__)
+    unknown = set(kwargs) - known
+    if unknown:
+        raise TypeError(f"unknown numerics option(s) {sorted(unknown)}; allowed: {sorted(known)}")
+    return cls(**kwargs)
+
+
 @dataclass(frozen=True)
 class Numerics:
     """Numerical parameters of the k-space quadratures (dimensionless counts).
@@ -71,15 +80,7 @@ class Numerics:
         if not isinstance(self.grazing_panels, (int, np.integer)) or self.grazing_panels < 1:
             raise ValueError(f"numerics grazing_panels must be an integer >= 1, got {self.grazing_panels!r}")
 
-    @classmethod
-    def from_kwargs(cls, kwargs: dict) -> "Numerics":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(kwargs) - known
-        if unknown:
-            raise TypeError(
-                f"unknown numerics option(s) {sorted(unknown)}; allowed: {sorted(known)}"
-            )
-        return cls(**kwargs)
+    from_kwargs = classmethod(numerics_from_kwargs)
 
 
 def _graded_half(total: int, panels: int) -> tuple[np.ndarray, np.ndarray]:
