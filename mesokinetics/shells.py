@@ -20,11 +20,11 @@ Units: k in 1/nm, energies in eV, shell weights in eV^-1 nm^-d, sea weights in n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bands import Bands, band_groups, check_hermitian
+from .bands import Bands, band_groups, check_hermitian, eigenvalues
 from .models.base import Model
 
 
@@ -58,6 +58,11 @@ class Numerics:
         (ratio 0.2) per quarter circle (2D) or per hemisphere in cos(theta) (3D), with
         about ``angles`` (2D) or ``polar`` (3D) nodes in all. Set by the slab solver.
     grazing_panels : number of graded panels (>= 1)
+    bz_grid : Brillouin-zone samplers of lattice models (:mod:`mesokinetics.brillouin`):
+        grid points per reciprocal lattice vector (>= 4); None: 512, 96, 24 in 1D, 2D, 3D
+    bz_refine : adaptive bisections of Fermi-sea cells crossed by a Fermi surface (0..12)
+    bz_contour_points : points per Fermi loop per reciprocal-vector length (2D, >= 16)
+    bz_chunk : k points per diagonalization chunk (bounds the memory, >= 1)
     """
 
     angles: int = 64
@@ -68,12 +73,18 @@ class Numerics:
     radial_panels: int = 4
     grazing_axis: int | None = None
     grazing_panels: int = 6
+    sea_angles: int = 64
+    bz_grid: int | None = None
+    bz_refine: int = 3
+    bz_contour_points: int = 64
+    bz_chunk: int = 8192
 
     def __post_init__(self):
         # a periodic trapezoid needs more than 2 nodes to integrate cos^2 exactly: a
         # smaller angular rule can miss a response entirely (2 rays along y for E along x)
-        minimum = {"angles": 4, "azimuth": 4}
-        for name in ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels"):
+        minimum = {"angles": 4, "azimuth": 4, "sea_angles": 4}
+        for name in ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels",
+                     "sea_angles"):
             value, low = getattr(self, name), minimum.get(name, 2)
             if not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"numerics {name} must be an integer >= {low}, got {value!r}")
@@ -164,14 +175,14 @@ def _energies_on_rays(model: Model, dirs: np.ndarray, radii: np.ndarray) -> np.n
     h = model.hamiltonian(flat)
     check_hermitian(h, flat)
     onehot = _band_onehot(model)
-    e = (np.linalg.eigvalsh(h) @ onehot) / onehot.sum(0)
+    e = (eigenvalues(h) @ onehot) / onehot.sum(0)
     return e.reshape(k.shape[:2] + (onehot.shape[1],))
 
 
 def _band_energy_at(model: Model, dirs: np.ndarray, band: np.ndarray, r: np.ndarray) -> np.ndarray:
     """eps_band(r dir) for matching arrays of directions (Q, d), bands and radii (Q,)."""
     onehot = _band_onehot(model)
-    ev = np.linalg.eigvalsh(model.hamiltonian(r[:, None] * dirs))
+    ev = eigenvalues(model.hamiltonian(r[:, None] * dirs))
     return ((ev @ onehot) / onehot.sum(0))[np.arange(len(r)), band]
 
 
@@ -348,7 +359,14 @@ def sample(model: Model, energy: float, numerics: Numerics | None = None) -> tup
     if sampler is not None:
         return sampler.shell(model, energy, numerics), sampler.sea(model, energy, numerics)
     roots = find_ray_roots(model, ray_directions(model.dim, numerics)[0], energy, numerics)
-    return sample_shell(model, energy, numerics, roots), sample_sea(model, energy, numerics, roots)
+    shell = sample_shell(model, energy, numerics, roots)
+    if numerics.grazing_axis is not None:
+        # the grazing refinement serves the wall scattering of the shells only; the smooth
+        # Fermi-sea integrand keeps the standard, spectrally accurate rule with sea_angles
+        sea_rule = replace(numerics, grazing_axis=None, angles=numerics.sea_angles,
+                           azimuth=max(4, min(numerics.azimuth, numerics.sea_angles)))
+        return shell, sample_sea(model, energy, sea_rule)
+    return shell, sample_sea(model, energy, numerics, roots)
 
 
 def sample_shell(
