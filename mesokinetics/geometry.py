@@ -83,15 +83,18 @@ def graded_faces(width: float, cells: int, first: float) -> np.ndarray:
     half = cells // 2
     middle = cells - 2 * half  # one central cell when the count is odd
 
-    def excess(r):  # total width of the graded mesh minus the sample width
-        side = first * (r**half - 1) / (r - 1)
-        return 2 * side + middle * first * r**half - width
+    def log_excess(r):  # log of (graded width / sample width), in logs: no overflow
+        lr = half * np.log(r)  # log of r^half; r^half - 1 = r^half (1 - r^-half)
+        log_side = np.log(first) + lr + np.log(-np.expm1(-lr)) - np.log(r - 1)
+        log_total = np.logaddexp(np.log(2.0) + log_side,
+                                 np.log(max(middle, 1e-300) * first) + half * np.log(r))
+        return log_total - np.log(width)
 
     from scipy.optimize import brentq
 
-    ratio = brentq(excess, 1 + 1e-12, 2.0) if excess(2.0) > 0 else 2.0
-    sizes = first * ratio ** np.arange(half)
-    sizes = np.concatenate([sizes, [first * ratio**half] * middle, sizes[::-1]])
+    ratio = brentq(log_excess, 1 + 1e-12, 2.0) if log_excess(2.0) > 0 else 2.0
+    sizes = first * ratio ** np.arange(half, dtype=float)
+    sizes = np.concatenate([sizes, [first * ratio ** float(half)] * middle, sizes[::-1]])
     faces = np.concatenate([[0.0], np.cumsum(sizes)])
     return faces * (width / faces[-1])
 

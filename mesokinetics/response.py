@@ -289,6 +289,7 @@ def solve_slab(
     temperature: float = 0.0,
     energy_points: int = 24,
     progress: Callable[[int, int], None] | None = None,
+    method: str = "auto",
     **numerics,
 ) -> "SlabResponse":
     """Linear response of a film or strip (THEORY.md section 6).
@@ -298,6 +299,9 @@ def solve_slab(
     model, disorder, mu, field, temperature, energy_points, progress, **numerics :
         as in :func:`solve_uniform`; the field (V/nm) must lie in the plane of the slab
     slab : :class:`~mesokinetics.geometry.Slab` (width in nm, walls, cells, normal)
+    method : "direct" (dense assembly, direct solve, exact to rounding), "iterative"
+        (matrix-free GMRES with a two-grid preconditioner, memory O(cells x shell points))
+        or "auto" (direct up to 2000 unknowns cells x N^2, iterative above)
 
     The bulk (:func:`solve_uniform`) solution of the same material is computed too and
     kept as ``result.bulk``; the intrinsic term is local and uniform, so its profile is
@@ -306,8 +310,12 @@ def solve_slab(
     from .boltzmann.slab import solve_slab_shell
     from .geometry import Slab
 
+    from .boltzmann.slab import METHODS
+
     if not isinstance(slab, Slab):
         raise TypeError(f"slab must be a mesokinetics.Slab, got {type(slab).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
     normal = slab.normal_axis(model.dim)
     if field[normal] != 0:
@@ -334,7 +342,8 @@ def solve_slab(
     for i, node in enumerate(bulk.nodes):
         sol = None
         if node.solution is not None:
-            sol = solve_slab_shell(node.solution.shell, disorder, slab, field, faces, node.solution)
+            sol = solve_slab_shell(node.solution.shell, disorder, slab, field, faces,
+                                   node.solution, method)
         nodes.append(SlabNode(node.weight, node.energy, sol))
         if progress is not None:
             progress(i + 1, len(bulk.nodes))

@@ -182,3 +182,39 @@ def test_finite_temperature_strip_centre_equals_finite_temperature_bulk():
     c = len(r.centers) // 2
     d, b = r.density(ops.spin(model, "y")), r.bulk.density(ops.spin(model, "y"))
     assert d.total[c] == pytest.approx(b.total, rel=1e-3)
+
+
+def test_graded_mesh_for_fine_grids():
+    """Regression: 2^half overflowed for cells >= 2048; the grading is solved in logs."""
+    from mesokinetics.geometry import graded_faces
+
+    for cells in (4, 5, 51, 400, 3201):
+        faces = graded_faces(20000.0, cells, 0.2)
+        assert len(faces) == cells + 1 and faces[-1] == pytest.approx(20000.0, rel=1e-12)
+        assert np.all(np.diff(faces) > 0)
+        assert np.allclose(np.diff(faces), np.diff(faces)[::-1], rtol=1e-9)
+    assert np.diff(graded_faces(20000.0, 3201, 0.2))[0] == pytest.approx(0.2, rel=1e-9)
+
+
+def test_automatic_method_switches_to_the_iterative_solver():
+    """Above DIRECT_LIMIT unknowns the matrix-free path runs and agrees with the direct one."""
+    from mesokinetics.boltzmann import slab as slab_module
+
+    model = RashbaFerromagnet(mass=1.0, alpha=0.1)
+    disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
+    strip = mk.Strip(200.0, 0.0, cells=60)
+    direct = mk.solve_slab(model, disorder, strip, 0.2, (1.0, 0.0), angles=32, method="direct")
+    auto = mk.solve_slab(model, disorder, strip, 0.2, (1.0, 0.0), angles=32)
+    assert auto.solution.iterations is None  # 60 x 4 unknowns: direct
+    limit = slab_module.DIRECT_LIMIT
+    try:
+        slab_module.DIRECT_LIMIT = 100
+        iterative = mk.solve_slab(model, disorder, strip, 0.2, (1.0, 0.0), angles=32)
+    finally:
+        slab_module.DIRECT_LIMIT = limit
+    assert iterative.solution.iterations is not None
+    op = ops.spin(model, "z")
+    assert np.allclose(iterative.density(op).total, direct.density(op).total, rtol=1e-8,
+                       atol=1e-8 * np.abs(direct.density(op).total).max())
+    with pytest.raises(ValueError, match="method"):
+        mk.solve_slab(model, disorder, strip, 0.2, (1.0, 0.0), method="fast")

@@ -82,6 +82,8 @@ def mirror_partners(shell: Shell, normal: int) -> np.ndarray:
     """Index of the mirror state (same band, k_normal -> -k_normal) of each shell point.
 
     Exact for shells symmetric under the wall mirror; raises otherwise."""
+    from scipy.spatial import cKDTree
+
     k = shell.k
     mirrored = k.copy()
     mirrored[:, normal] *= -1
@@ -89,11 +91,8 @@ def mirror_partners(shell: Shell, normal: int) -> np.ndarray:
     scale = np.max(np.linalg.norm(k, axis=1))
     for n in np.unique(shell.band):
         idx = np.nonzero(shell.band == n)[0]
-        # sort-free exact matching: nearest point of the same band
-        d = np.linalg.norm(mirrored[idx][:, None, :] - k[idx][None, :, :], axis=-1)
-        best = np.argmin(d, axis=1)
-        ok = d[np.arange(len(idx)), best] <= 1e-9 * scale
-        if not np.all(ok):
+        dist, best = cKDTree(k[idx]).query(mirrored[idx])
+        if not np.all(dist <= 1e-9 * scale):
             raise NotImplementedError(
                 "specular reflection needs a shell that is mirror symmetric about the wall "
                 "(k_normal -> -k_normal within each band); this shell is not (e.g. Rashba "
@@ -214,13 +213,32 @@ class SlabProblem:
             self.dos, tuple(wall_constants), len(self.modes), residual, consistency)
 
 
+#: Largest J N^2 (cells x coefficients of S per cell) solved by the direct method when the
+#: method is "auto": measured crossover with the iterative path at about 1200-2000 (144-960
+#: shell points), where the direct path needs about 0.2 GB (docs/slab.md).
+DIRECT_LIMIT = 2000
+
+METHODS = ("auto", "direct", "iterative")
+
+
 def solve_slab_shell(
     shell: Shell, disorder: PointDisorder, slab: Slab, field: np.ndarray, faces: np.ndarray,
-    uniform: ShellSolution,
+    uniform: ShellSolution, method: str = "auto",
 ) -> SlabShellSolution:
-    """Solve the slab Boltzmann equation on one nonempty shell for the given field (V/nm)
-    by the direct method: assemble the s -> S map densely and solve the bordered system."""
-    return solve_direct(SlabProblem.build(shell, disorder, slab, field, faces, uniform))
+    """Solve the slab Boltzmann equation on one nonempty shell for the given field (V/nm).
+
+    method : "direct" (dense assembly of the s -> S map and a direct bordered solve, to
+        rounding), "iterative" (matrix-free GMRES with a two-grid preconditioner, memory
+        O(P J), :mod:`~mesokinetics.boltzmann.slab_iterative`) or "auto" (direct up to
+        ``DIRECT_LIMIT`` unknowns J N^2, iterative above)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    prob = SlabProblem.build(shell, disorder, slab, field, faces, uniform)
+    if method == "direct" or (method == "auto" and prob.cells * prob.traces.shape[1] <= DIRECT_LIMIT):
+        return solve_direct(prob)
+    from .slab_iterative import solve_iterative
+
+    return solve_iterative(prob)
 
 
 def solve_direct(prob: SlabProblem) -> SlabShellSolution:
@@ -272,12 +290,11 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
             face[:k] *= decay[:, k]
             face[k] = t * (1 - decay[:, k])
             face_src = face_src * decay[:, k] + src_t * (1 - decay[:, k])
-        back = np.argsort(order)  # to physical cell order
-        phys = buf[back][:, back]
+        phys = buf if direction else buf[::-1, ::-1]  # physical cell order (a view)
         direct += phys[:, :, : nn * nn].reshape(ncell, ncell, nn, nn).transpose(0, 2, 1, 3)
         neutral_direct += np.einsum("j,jirb->rib", widths, phys[:, :, nn * nn :].reshape(
             ncell, ncell, r, nn))
-        avg_src = avg_src[back]  # (J, P_sel)
+        avg_src = avg_src if direction else avg_src[::-1]  # (J, P_sel)
         direct_src += avg_src @ wt[sel]
         neutral_src += widths @ (avg_src @ charge[sel])
         h_out[sel[:, None], order[None, :]] = face.T
