@@ -33,3 +33,10 @@ __all__ = [
     "ShellSamplingError",
     "__version__",
 ]
+
+# Workflows (issue 6): configuration files, runs, result folders. Outside the physics core.
+from .io.config import load_config  # noqa: E402
+from .io.results import load_result  # noqa: E402
+from .workflow import run  # noqa: E402
+
+__all__ += ["load_config", "run", "load_result"]

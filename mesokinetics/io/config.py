@@ -1,0 +1,728 @@
+"""Sample configurations: TOML presets, their schema, validation and resolution.
+
+A configuration describes one sample and one calculation: the model and its parameters,
+the disorder, the geometry and its walls, the field, chemical potential and temperature,
+the observables to compute, the numerics and the output files. Files are read as data
+with :mod:`tomllib` and never executed. Every key has a type, a unit and an allowed
+range (:data:`SCHEMA`); unknown keys are errors; every error is one line that names the
+key, the value and what is allowed (:class:`ConfigError`).
+
+The reference of every key is ``docs/config.md``, generated from :data:`SCHEMA` by
+:func:`schema_markdown` (a test keeps the two in step).
+
+Presets are the ``*.toml`` files of the ``geometries/`` folder of the source tree (or of
+the folders listed in the environment variable ``MESOKINETICS_PRESETS``, separated by
+``os.pathsep``); a preset is named by its file stem.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+__all__ = [
+    "ConfigError",
+    "Config",
+    "Key",
+    "SCHEMA",
+    "MODEL_KINDS",
+    "load_config",
+    "validate",
+    "find_preset",
+    "preset_dirs",
+    "list_presets",
+    "parse_override",
+    "key_unit",
+    "to_toml",
+    "schema_markdown",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message is one line naming the key."""
+
+
+# --------------------------------------------------------------------------------------
+# Schema
+# --------------------------------------------------------------------------------------
+
+REQUIRED = object()  # sentinel: the key must be given
+OPTIONAL = object()  # sentinel: the key may be absent (no default value)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key.
+
+    kind : 'float', 'int', 'bool', 'str', 'floats' (list of numbers), 'strs' (list of
+        strings)
+    unit : unit of the value ('' for dimensionless, '-' for non-numeric)
+    default : a value, REQUIRED or OPTIONAL
+    low, high : inclusive bounds for numbers (or list entries); open_low excludes low
+    choices : allowed strings
+    length : exact list length ('dim' = the model dimension), or None
+    doc : one-line description
+    """
+
+    kind: str
+    unit: str = ""
+    default: Any = OPTIONAL
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    choices: tuple | None = None
+    length: Any = None
+    doc: str = ""
+
+    def allowed(self) -> str:
+        """The allowed values in words (used in errors and in docs/config.md)."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+            return text if self.kind == "str" else f"a list of {text}"
+        what = {
+            "float": "a number", "int": "an integer", "bool": "true or false",
+            "str": "a string", "floats": "a list of numbers", "strs": "a list of strings",
+        }[self.kind]
+        if self.length == "dim":
+            what += " with one entry per model dimension"
+        elif self.length is not None:
+            what += f" of length {self.length}"
+        lo = hi = None
+        if self.low is not None:
+            lo = f"> {_fmt(self.low)}" if self.open_low else f">= {_fmt(self.low)}"
+        if self.high is not None:
+            hi = f"<= {_fmt(self.high)}"
+        bounds = " and ".join(b for b in (lo, hi) if b)
+        if self.kind in ("float", "floats") and not bounds:
+            return what.replace("a number", "a finite number").replace("of numbers", "of finite numbers")
+        if bounds:
+            what += (" with entries " if self.kind == "floats" else " ") + bounds
+        return what
+
+
+def _fmt(x) -> str:
+    return f"{x:g}"
+
+
+AXIS_PAIR = re.compile(r"^[xyz]_[xyz]$")
+
+#: Model kinds and the constructor parameters each accepts (section [model]).
+MODEL_KINDS: dict[str, dict[str, Key]] = {
+    "parabolic_band": {
+        "mass": Key("float", "m_e", 1.0, low=0, open_low=True, doc="effective mass"),
+        "dim": Key("int", "", 3, low=1, high=3, doc="spatial dimension d"),
+    },
+    "rashba_ferromagnet": {
+        "mass": Key("float", "m_e", 1.0, low=0, open_low=True, doc="effective mass"),
+        "alpha": Key("float", "eV nm", 0.0, doc="Rashba constant"),
+        "beta": Key("float", "eV nm", 0.0, doc="Dresselhaus constant"),
+        "exchange": Key("float", "eV", 0.0,
+                        doc="exchange J_e (splitting 2 J_e); 0 gives the Rashba 2DEG"),
+        "magnetization": Key("floats", "", [0.0, 0.0, 1.0], length=3,
+                             doc="direction m of the magnetization (normalized; nonzero)"),
+    },
+    "massive_dirac": {
+        "velocity": Key("float", "eV nm", 1.0, low=0, open_low=True, doc="Dirac velocity hbar v"),
+        "gap": Key("float", "eV", 0.1, doc="mass term Delta (band gap 2|Delta|)"),
+    },
+    "orbital_texture": {
+        "mass": Key("float", "m_e", 1.0, low=0, open_low=True, doc="effective mass"),
+        "texture": Key("float", "eV nm^2", 0.0, doc="orbital texture B in k^2/2m + B (k.L)^2"),
+        "dim": Key("int", "", 3, low=2, high=3, doc="spatial dimension d"),
+    },
+}
+
+GEOMETRY_KINDS = ("uniform", "strip", "film")
+WALL_KEYS = {
+    "specularity": Key("float", "", OPTIONAL, low=0, high=1,
+                       doc="Fuchs specular fraction p of this wall"),
+    "roughness": Key("float", "nm", OPTIONAL, low=0,
+                     doc="Soffer rms roughness eta of this wall, p = exp(-(2 k_perp eta)^2)"),
+}
+
+#: Every section and key. [model] keys depend on model.kind (:data:`MODEL_KINDS`);
+#: [geometry.bottom] and [geometry.top] take the keys of :data:`WALL_KEYS`.
+SCHEMA: dict[str, dict[str, Key]] = {
+    "": {
+        "name": Key("str", "-", OPTIONAL, doc="short name (default: the file stem)"),
+        "description": Key("str", "-", "", doc="one-line description, shown by `mesokinetics presets`"),
+    },
+    "model": {
+        "kind": Key("str", "-", REQUIRED, choices=tuple(MODEL_KINDS), doc="Hamiltonian h(k)"),
+    },
+    "disorder": {
+        "gamma": Key("float", "eV^2 nm^d", OPTIONAL, low=0, open_low=True,
+                     doc="strength gamma = 2 pi n_i v0^2 of scalar point disorder"),
+        "tau_fs": Key("float", "fs", OPTIONAL, low=0, open_low=True,
+                      doc="or: DOS-averaged relaxation time at mu"),
+        "mean_free_path": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                              doc="or: DOS-averaged mean free path <|v|> tau at mu"),
+    },
+    "conditions": {
+        "mu": Key("float", "eV", REQUIRED, doc="chemical potential"),
+        "field": Key("floats", "V/nm", REQUIRED, length="dim",
+                     doc="electric field; in a strip or film it must lie in the plane (1 kV/cm = 1e-4 V/nm)"),
+        "temperature": Key("float", "K", 0.0, low=0, high=1e4, doc="temperature"),
+    },
+    "geometry": {
+        "kind": Key("str", "-", "uniform", choices=GEOMETRY_KINDS,
+                    doc="'uniform': infinite bulk sample; 'strip': 0 < y < W of a 2D model; "
+                        "'film': 0 < z < W of a 3D model"),
+        "width": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                     doc="width W of the strip or thickness of the film (strip and film: required)"),
+        "normal": Key("str", "-", OPTIONAL, choices=("x", "y", "z"),
+                      doc="axis normal to the walls (default: 'y' for a strip, 'z' for a film)"),
+        "specularity": Key("float", "", OPTIONAL, low=0, high=1,
+                           doc="Fuchs specular fraction p of both walls (default 0: diffuse)"),
+        "roughness": Key("float", "nm", OPTIONAL, low=0,
+                         doc="or: Soffer rms roughness of both walls"),
+    },
+    "observables": {
+        "current": Key("bool", "-", True, doc="charge current density j (d components)"),
+        "spin": Key("bool", "-", False, doc="spin density <s> = <sigma>/2 (3 components, hbar nm^-d)"),
+        "pauli": Key("bool", "-", False, doc="Pauli spin density <sigma> (3 components, nm^-d)"),
+        "orbital": Key("bool", "-", False, doc="orbital angular momentum density <L> (3 components, hbar nm^-d)"),
+        "torque": Key("bool", "-", False,
+                      doc="spin-orbit torque density J_e m x <sigma> (3 components, eV nm^-d; rashba_ferromagnet)"),
+        "spin_current": Key("strs", "-", [], doc="spin currents (1/2){s_a, v_b} as 'a_b', e.g. 'z_y' (eV nm^(1-d))"),
+        "orbital_current": Key("strs", "-", [], doc="orbital currents (1/2){L_a, v_b} as 'a_b' (eV nm^(1-d))"),
+    },
+    "numerics": {
+        "angles": Key("int", "", 64, low=4, high=100000, doc="rays of the 2D angular rule"),
+        "polar": Key("int", "", 16, low=2, high=10000, doc="Gauss-Legendre nodes in cos(theta) (3D)"),
+        "azimuth": Key("int", "", 32, low=4, high=10000, doc="trapezoid nodes in phi (3D)"),
+        "scan_points": Key("int", "", 256, low=2, high=100000, doc="radial points bracketing shell crossings"),
+        "radial_order": Key("int", "", 16, low=2, high=1000, doc="Gauss-Legendre nodes per radial panel (Fermi sea)"),
+        "radial_panels": Key("int", "", 4, low=2, high=1000, doc="radial panels per interval (Fermi sea)"),
+        "grazing_panels": Key("int", "", 6, low=1, high=100, doc="graded angular panels towards grazing incidence (strip, film)"),
+        "energy_points": Key("int", "", 24, low=2, high=1000, doc="Gauss-Legendre nodes of the thermal window (T > 0)"),
+        "cells": Key("int", "", 200, low=2, high=100000, doc="cells across the strip or film"),
+        "wall_cell": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                         doc="size of the first cell at each wall (default: mean free path / 100)"),
+    },
+    "output": {
+        "vtk": Key("bool", "-", True, doc="write ParaView files (result.vtu; strip and film)"),
+        "png": Key("bool", "-", True, doc="write PNG figures"),
+        "pdf": Key("bool", "-", False, doc="also write every figure as PDF"),
+        "depths": Key("floats", "nm", [], low=0,
+                      doc="depths from the bottom wall of the distribution plot (default: wall cell, one mean free path, centre)"),
+        "map_length": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                          doc="extent of the maps and VTU mesh along the transport direction (default: the width)"),
+        "map_cells": Key("int", "", 40, low=1, high=10000,
+                         doc="cells of the VTU mesh along the transport direction"),
+    },
+}
+
+SECTIONS = tuple(s for s in SCHEMA if s)
+WALLS = ("bottom", "top")
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------
+
+
+def _show(value) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _error(source: str, key: str, value, reason: str) -> ConfigError:
+    prefix = f"{source}: " if source else ""
+    if value is _MISSING:
+        return ConfigError(f"{prefix}{key}: {reason}")
+    return ConfigError(f"{prefix}{key} = {_show(value)}: {reason}")
+
+
+_MISSING = object()
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_number(v, key: Key, name: str, source: str, value_shown=None):
+    shown = v if value_shown is None else value_shown
+    if key.kind in ("int",):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise _error(source, name, shown, f"expected {key.allowed()}")
+    elif not _is_number(v):
+        raise _error(source, name, shown, f"expected {key.allowed()}" + (f" ({key.unit})" if key.unit not in ("", "-") else ""))
+    x = float(v) if key.kind != "int" else v
+    if key.kind != "int" and not math.isfinite(x):
+        raise _error(source, name, shown, f"expected {key.allowed()}" + _unit(key))
+    bad = (key.low is not None and (x <= key.low if key.open_low else x < key.low)) or (
+        key.high is not None and x > key.high
+    )
+    if bad:
+        raise _error(source, name, shown, f"out of range: expected {key.allowed()}" + _unit(key))
+    return x
+
+
+def _unit(key: Key) -> str:
+    return f" ({key.unit})" if key.unit not in ("", "-") else ""
+
+
+def _check_value(value, key: Key, name: str, source: str, dim: int | None = None):
+    """Validate one value against its Key; returns the normalized value."""
+    k = key.kind
+    if k in ("float", "int"):
+        return _check_number(value, key, name, source)
+    if k == "bool":
+        if not isinstance(value, bool):
+            raise _error(source, name, value, "expected true or false")
+        return value
+    if k == "str":
+        if not isinstance(value, str):
+            raise _error(source, name, value, f"expected {key.allowed()}")
+        if key.choices is not None and value not in key.choices:
+            raise _error(source, name, value, f"expected {key.allowed()}")
+        return value
+    if k in ("floats", "strs"):
+        if not isinstance(value, list):
+            raise _error(source, name, value, f"expected {key.allowed()}" + _unit(key))
+        length = dim if key.length == "dim" else key.length
+        if length is not None and len(value) != length:
+            raise _error(source, name, value, f"expected {length} entries, got {len(value)}"
+                         + (" (one per model dimension)" if key.length == "dim" else ""))
+        out = []
+        for item in value:
+            if k == "floats":
+                out.append(_check_number(item, Key("float", key.unit, low=key.low, high=key.high,
+                                                   open_low=key.open_low), name, source,
+                                         value_shown=value))
+            else:
+                if not isinstance(item, str):
+                    raise _error(source, name, value, "expected a list of strings")
+                out.append(item)
+        return out
+    raise AssertionError(k)
+
+
+def _check_table(data, name: str, source: str) -> dict:
+    if not isinstance(data, dict):
+        raise _error(source, name, data, "expected a table ([" + name + "])")
+    return data
+
+
+def _unknown(source: str, name: str, allowed: Iterable[str]) -> ConfigError:
+    return _error(source, name, _MISSING, "unknown key (allowed here: " + ", ".join(allowed) + ")")
+
+
+def _resolve_section(data: dict, keys: Mapping[str, Key], section: str, source: str,
+                     dim: int | None = None, skip: Iterable[str] = ()) -> dict:
+    out = {}
+    for name in data:
+        if name not in keys and name not in skip:
+            full = f"{section}.{name}" if section else name
+            raise _unknown(source, full, [*keys, *skip])
+    for name, key in keys.items():
+        full = f"{section}.{name}" if section else name
+        if name in data:
+            out[name] = _check_value(data[name], key, full, source, dim)
+        elif key.default is REQUIRED:
+            raise _error(source, full, _MISSING, f"missing: required, {key.allowed()}" + _unit(key))
+        elif key.default is not OPTIONAL:
+            out[name] = copy.deepcopy(key.default)
+    return out
+
+
+def validate(data: Mapping, source: str = "") -> dict:
+    """Check a raw configuration (nested dict as read from TOML) and return it resolved:
+    defaults filled in, numbers normalized (ints accepted for floats), nothing unknown.
+
+    Raises :class:`ConfigError` (one line, naming the key) on the first problem.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source + ': ' if source else ''}a configuration must be a table of sections")
+    data = dict(data)
+    top_keys = SCHEMA[""]
+    for name in data:
+        if name not in top_keys and name not in SECTIONS:
+            raise _unknown(source, name, [*top_keys, *SECTIONS])
+    out: dict[str, Any] = {}
+    for name, key in top_keys.items():
+        if name in data:
+            out[name] = _check_value(data[name], key, name, source)
+        elif key.default is not OPTIONAL:
+            out[name] = key.default
+    if "description" in out and "\n" in out["description"]:
+        raise _error(source, "description", out["description"], "expected one line")
+    for section in ("model", "disorder", "conditions"):
+        if section not in data:
+            raise _error(source, f"[{section}]", _MISSING, "missing section (required)")
+
+    # [model]: the kind decides the parameters
+    model = _check_table(data["model"], "model", source)
+    if "kind" not in model:
+        raise _error(source, "model.kind", _MISSING, f"missing: required, {SCHEMA['model']['kind'].allowed()}")
+    kind = _check_value(model["kind"], SCHEMA["model"]["kind"], "model.kind", source)
+    params = MODEL_KINDS[kind]
+    for name in model:
+        if name != "kind" and name not in params:
+            raise _error(source, f"model.{name}", _MISSING,
+                         f"not a parameter of model kind {kind!r} (allowed: {', '.join(params)})")
+    out["model"] = {"kind": kind, **_resolve_section(
+        {k: v for k, v in model.items() if k != "kind"}, params, "model", source)}
+    m = out["model"]
+    if "magnetization" in m and not any(m["magnetization"]):
+        raise _error(source, "model.magnetization", m["magnetization"], "expected a nonzero 3-vector")
+    dim = m.get("dim", 2)
+
+    # [disorder]: exactly one specification
+    disorder = _resolve_section(_check_table(data["disorder"], "disorder", source),
+                                SCHEMA["disorder"], "disorder", source)
+    if len(disorder) != 1:
+        given = ", ".join(f"disorder.{k}" for k in disorder) or "none"
+        raise _error(source, "[disorder]", _MISSING,
+                     f"give exactly one of gamma (eV^2 nm^d), tau_fs (fs), mean_free_path (nm); got {given}")
+    out["disorder"] = disorder
+
+    out["conditions"] = _resolve_section(_check_table(data["conditions"], "conditions", source),
+                                         SCHEMA["conditions"], "conditions", source, dim)
+
+    # [geometry] with optional [geometry.bottom] / [geometry.top]
+    geo_raw = _check_table(data.get("geometry", {}), "geometry", source)
+    geo = _resolve_section(geo_raw, SCHEMA["geometry"], "geometry", source, skip=WALLS)
+    if "specularity" in geo and "roughness" in geo:
+        raise _error(source, "geometry.roughness", geo["roughness"],
+                     "give either geometry.specularity (Fuchs) or geometry.roughness (Soffer), not both")
+    for wall in WALLS:
+        if wall in geo_raw:
+            w = _resolve_section(_check_table(geo_raw[wall], f"geometry.{wall}", source),
+                                 WALL_KEYS, f"geometry.{wall}", source)
+            if len(w) != 1:
+                raise _error(source, f"[geometry.{wall}]", _MISSING,
+                             "give exactly one of specularity (Fuchs, 0..1) or roughness (Soffer, nm)")
+            geo[wall] = w
+    gkind = geo["kind"]
+    if gkind != "uniform":
+        need = {"strip": 2, "film": 3}[gkind]
+        if dim != need:
+            raise _error(source, "geometry.kind", gkind,
+                         f"a {gkind} needs a {need}D model; model kind {kind!r} here is {dim}D"
+                         + (f" (use {'film' if dim == 3 else 'strip'})" if dim in (2, 3) else ""))
+        if "width" not in geo:
+            raise _error(source, "geometry.width", _MISSING, f"missing: required for a {gkind} (nm, > 0)")
+        geo.setdefault("normal", "y" if gkind == "strip" else "z")
+        axis = "xyz".index(geo["normal"])
+        if axis >= dim:
+            raise _error(source, "geometry.normal", geo["normal"],
+                         f"expected an axis of the {dim}D model ({', '.join('xyz'[:dim])})")
+        if "specularity" not in geo and "roughness" not in geo:
+            geo["specularity"] = 0.0
+        field = out["conditions"]["field"]
+        if field[axis] != 0:
+            raise _error(source, "conditions.field", field,
+                         f"the component along the wall normal {geo['normal']} must be 0 in a "
+                         f"{gkind} (it is screened; no current crosses the walls)")
+    if not any(out["conditions"]["field"]):
+        raise _error(source, "conditions.field", out["conditions"]["field"],
+                     "expected a nonzero field (the response is linear in it)")
+    out["geometry"] = geo
+
+    obs = _resolve_section(_check_table(data.get("observables", {}), "observables", source),
+                           SCHEMA["observables"], "observables", source)
+    has_spin = kind in ("rashba_ferromagnet", "massive_dirac")
+    has_orbital = kind == "orbital_texture"
+    for name, ok, what in (("spin", has_spin, "spin"), ("pauli", has_spin, "spin"),
+                           ("orbital", has_orbital, "orbital angular momentum")):
+        if obs[name] and not ok:
+            raise _error(source, f"observables.{name}", True,
+                         f"model kind {kind!r} has no {what} degree of freedom")
+    if obs["torque"] and kind != "rashba_ferromagnet":
+        raise _error(source, "observables.torque", True,
+                     "the torque J_e m x <sigma> needs model kind 'rashba_ferromagnet'")
+    for name, ok, what in (("spin_current", has_spin, "spin"),
+                           ("orbital_current", has_orbital, "orbital angular momentum")):
+        for pair in obs[name]:
+            if not AXIS_PAIR.match(pair) or "xyz".index(pair[2]) >= dim:
+                raise _error(source, f"observables.{name}", obs[name],
+                             f"entries must be 'a_b' with a moment axis a in x, y, z and a flow "
+                             f"axis b in {', '.join('xyz'[:dim])}, got {pair!r}")
+            if not ok:
+                raise _error(source, f"observables.{name}", obs[name],
+                             f"model kind {kind!r} has no {what} degree of freedom")
+        if len(set(obs[name])) != len(obs[name]):
+            raise _error(source, f"observables.{name}", obs[name], "entries must be distinct")
+    out["observables"] = obs
+
+    out["numerics"] = _resolve_section(_check_table(data.get("numerics", {}), "numerics", source),
+                                       SCHEMA["numerics"], "numerics", source)
+    out["output"] = _resolve_section(_check_table(data.get("output", {}), "output", source),
+                                     SCHEMA["output"], "output", source)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Config objects, presets, overrides
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated, fully resolved configuration.
+
+    data : nested dict (sections -> keys -> values), defaults filled in
+    name : preset or file name
+    source : where it was read from ('' for an in-memory dict)
+    overrides : the ``--set`` overrides applied, as {dotted key: value}
+    """
+
+    data: dict
+    name: str = "config"
+    source: str = ""
+    overrides: dict = field(default_factory=dict)
+
+    def __getitem__(self, dotted: str):
+        node = self.data
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    def get(self, dotted: str, default=None):
+        try:
+            return self[dotted]
+        except (KeyError, TypeError):
+            return default
+
+    @property
+    def description(self) -> str:
+        return self.data.get("description", "")
+
+    def replace(self, overrides: Mapping[str, Any]) -> "Config":
+        """A new validated Config with ``{dotted key: value}`` overrides applied."""
+        raw = copy.deepcopy(self.data)
+        for key, value in overrides.items():
+            _set_dotted(raw, key, value, self.source)
+        data = validate(raw, self.source or self.name)
+        return Config(data, self.name, self.source, {**self.overrides, **dict(overrides)})
+
+    def to_toml(self) -> str:
+        head = [f"# mesokinetics configuration {self.name!r}"]
+        if self.source:
+            head.append(f"# read from {self.source}")
+        if self.overrides:
+            head.append("# overrides: " + ", ".join(f"{k}={_toml_value(v)}" for k, v in self.overrides.items()))
+        return "\n".join(head) + "\n" + to_toml(self.data)
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.data)
+
+
+def _set_dotted(raw: dict, dotted: str, value, source: str) -> None:
+    parts = dotted.split(".")
+    if not all(parts):
+        raise ConfigError(f"{source + ': ' if source else ''}{dotted}: malformed key")
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        if part not in node:
+            node[part] = {}
+        if not isinstance(node[part], dict):
+            raise ConfigError(f"{source + ': ' if source else ''}{'.'.join(parts[:i + 1])} is a value, not a table")
+        node = node[part]
+    node[parts[-1]] = value
+    # clearing the alternative of a mutually exclusive pair keeps --set usable
+    exclusive = {("geometry", "specularity"): "roughness", ("geometry", "roughness"): "specularity",
+                 ("bottom", "specularity"): "roughness", ("bottom", "roughness"): "specularity",
+                 ("top", "specularity"): "roughness", ("top", "roughness"): "specularity"}
+    if len(parts) >= 2 and (parts[-2], parts[-1]) in exclusive:
+        node.pop(exclusive[(parts[-2], parts[-1])], None)
+    if parts[:-1] == ["disorder"] and parts[-1] in SCHEMA["disorder"]:
+        for other in SCHEMA["disorder"]:
+            if other != parts[-1]:
+                node.pop(other, None)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'key=value' -> (key, value). The value is read as a TOML value (numbers, true,
+    false, [lists], "strings"); a bare word that is not TOML is taken as a string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value, e.g. numerics.cells=16")
+    key, _, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not key:
+        raise ConfigError(f"--set {text!r}: empty key")
+    return key, _parse_value(raw, f"--set {key}")
+
+
+def _parse_value(raw: str, what: str):
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", raw):
+            return raw
+        raise ConfigError(f"{what}: cannot read value {raw!r} (use TOML syntax: 1.5, true, [0.001, 0], \"text\")") from None
+
+
+def preset_dirs() -> list[Path]:
+    """Folders searched for presets: $MESOKINETICS_PRESETS, then the source tree's geometries/."""
+    dirs = [Path(p) for p in os.environ.get("MESOKINETICS_PRESETS", "").split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[2] / "geometries")
+    return [d for d in dirs if d.is_dir()]
+
+
+def list_presets() -> dict[str, Path]:
+    """{name: path} of the available presets (first folder wins)."""
+    found: dict[str, Path] = {}
+    for d in preset_dirs():
+        for path in sorted(d.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def find_preset(name_or_path: str | os.PathLike) -> Path:
+    """A preset name (file stem in :func:`preset_dirs`) or a path to a TOML file."""
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if path.is_file():
+        return path
+    if path.suffix == ".toml" or os.sep in text or (os.altsep and os.altsep in text):
+        raise ConfigError(f"{text}: no such file")
+    presets = list_presets()
+    if text in presets:
+        return presets[text]
+    hint = ", ".join(presets) or "none found; set MESOKINETICS_PRESETS"
+    raise ConfigError(f"{text}: no such preset or file (presets: {hint})")
+
+
+def read_toml(path: Path, label: str | None = None) -> dict:
+    """Parse a TOML file as data; errors become one-line :class:`ConfigError`."""
+    label = label or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{label}: not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: malformed TOML: {str(exc).splitlines()[0]}") from None
+
+
+def load_config(source, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> Config:
+    """Read and validate a configuration.
+
+    source : a preset name (see :func:`list_presets`), a path to a TOML file, a nested
+        dict, or a :class:`Config`
+    overrides : {dotted key: value} or 'key=value' strings (as ``--set``), applied
+        before validation; e.g. ``{"numerics.cells": 16, "geometry.width": 50.0}``
+
+    Raises :class:`ConfigError` with a one-line message naming the key.
+    """
+    if isinstance(overrides, Mapping):
+        pairs = dict(overrides)
+    else:
+        pairs = dict(parse_override(o) for o in (overrides or ()))
+    if isinstance(source, Config):
+        return source.replace(pairs) if pairs else source
+    if isinstance(source, Mapping):
+        raw = copy.deepcopy(dict(source))
+        name, where = str(raw.get("name", "config")), ""
+    else:
+        path = find_preset(source)
+        raw = read_toml(path, label=os.fspath(source))
+        name, where = path.stem, str(path)
+    label = os.fspath(source) if where else name
+    for key, value in pairs.items():
+        _set_dotted(raw, key, value, label)
+    data = validate(raw, label)
+    data.setdefault("name", name)
+    return Config(data, data["name"], where, pairs)
+
+
+# --------------------------------------------------------------------------------------
+# TOML writer (the resolved configs hold only tables, numbers, strings, bools, lists)
+# --------------------------------------------------------------------------------------
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def to_toml(data: Mapping, prefix: str = "") -> str:
+    """Serialize nested dicts of plain values to TOML (round-trips through tomllib)."""
+    lines = [f"{_key(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
+    blocks = ["\n".join(lines)] if lines else []
+    for k, v in data.items():
+        if isinstance(v, Mapping):
+            name = f"{prefix}.{_key(k)}" if prefix else _key(k)
+            body = to_toml(v, name)
+            blocks.append(f"[{name}]\n{body}")
+    return "\n\n".join(b.rstrip("\n") for b in blocks) + "\n"
+
+
+def _key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_\-]+", k) else json.dumps(k)
+
+
+def key_unit(dotted: str, model_kind: str | None = None) -> str:
+    """Unit of a dotted key ('' if dimensionless or unknown)."""
+    parts = dotted.split(".")
+    key = None
+    if len(parts) == 2 and parts[0] == "model" and model_kind in MODEL_KINDS:
+        key = MODEL_KINDS[model_kind].get(parts[1])
+    elif len(parts) == 2 and parts[0] in SCHEMA:
+        key = SCHEMA[parts[0]].get(parts[1])
+    elif len(parts) == 3 and parts[:2] in (["geometry", "bottom"], ["geometry", "top"]):
+        key = WALL_KEYS.get(parts[2])
+    return "" if key is None or key.unit in ("", "-") else key.unit
+
+
+# --------------------------------------------------------------------------------------
+# Documentation
+# --------------------------------------------------------------------------------------
+
+
+def _default_text(key: Key) -> str:
+    if key.default is REQUIRED:
+        return "required"
+    if key.default is OPTIONAL:
+        return "-"
+    return f"`{_toml_value(key.default)}`"
+
+
+def _rows(section: str, keys: Mapping[str, Key]) -> list[str]:
+    rows = []
+    for name, key in keys.items():
+        full = f"{section}.{name}" if section else name
+        unit = key.unit if key.unit not in ("", "-") else ("1" if key.unit == "" else "-")
+        rows.append(f"| `{full}` | {unit} | {_default_text(key)} | {key.allowed()} | {key.doc} |")
+    return rows
+
+
+def schema_markdown() -> str:
+    """The key reference tables of docs/config.md (generated from :data:`SCHEMA`)."""
+    head = ["| key | unit | default | allowed | meaning |", "|---|---|---|---|---|"]
+    out = []
+    out += ["### Top level", "", *head, *_rows("", SCHEMA[""]), ""]
+    out += ["### `[model]`", "", *head, *_rows("model", SCHEMA["model"]), ""]
+    for kind, params in MODEL_KINDS.items():
+        out += [f"Parameters of `kind = \"{kind}\"`:", "", *head, *_rows("model", params), ""]
+    for section in ("disorder", "conditions", "geometry"):
+        out += [f"### `[{section}]`", "", *head, *_rows(section, SCHEMA[section]), ""]
+    out += ["### `[geometry.bottom]` and `[geometry.top]` (optional, one key each)", "", *head,
+            *_rows("geometry.bottom", WALL_KEYS), ""]
+    for section in ("observables", "numerics", "output"):
+        out += [f"### `[{section}]`", "", *head, *_rows(section, SCHEMA[section]), ""]
+    return "\n".join(out)

@@ -1,0 +1,361 @@
+"""From a configuration to a result: the code shared by notebooks and the command line.
+
+    >>> import mesokinetics as mk
+    >>> config = mk.load_config("rashba_strip", {"numerics.cells": 16, "numerics.angles": 16})
+    >>> result = mk.run(config)                       # doctest: +SKIP
+    >>> result.save("out")                            # doctest: +SKIP
+    >>> mk.load_result("out").summary["conductance_ratio"]   # doctest: +SKIP
+
+:func:`build` turns a validated :class:`~mesokinetics.io.config.Config` into the physics
+objects (model, disorder, slab, numerics); :func:`run` solves and evaluates the
+configured observables into a :class:`~mesokinetics.io.results.Result`, a plain container
+of arrays and metadata that can be saved, loaded, pickled to a worker and plotted without
+the physics objects. The physics core is used through its public API only.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from . import operators as ops
+from .disorder import PointDisorder
+from .geometry import Fuchs, Slab, Soffer
+from .io.config import Config, ConfigError, load_config
+from .io.results import PARTS, Result
+from .models import MassiveDirac, OrbitalTexture, ParabolicBand, RashbaFerromagnet
+from .response import mean_free_path, solve_slab, solve_uniform
+from .shells import Numerics
+from .units import E2_OVER_H
+
+__all__ = ["Built", "RunError", "build", "run"]
+
+
+class RunError(RuntimeError):
+    """The configuration is valid but the calculation cannot be done (e.g. mu lies in a
+    gap of a strip, or a Fermi surface cannot be sampled); the message is one line."""
+
+
+SHELL_NUMERICS = ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels",
+                  "grazing_panels")
+
+
+@dataclass
+class Built:
+    """The physics objects of a configuration."""
+
+    config: Config
+    model: Any
+    disorder: PointDisorder
+    slab: Slab | None
+    mu: float
+    field: np.ndarray
+    temperature: float
+    numerics: dict
+    energy_points: int
+
+
+def _label(config: Config) -> str:
+    return config.name
+
+
+def _model(spec: dict):
+    kind = spec["kind"]
+    params = {k: v for k, v in spec.items() if k != "kind"}
+    cls = {"parabolic_band": ParabolicBand, "rashba_ferromagnet": RashbaFerromagnet,
+           "massive_dirac": MassiveDirac, "orbital_texture": OrbitalTexture}[kind]
+    return cls(**params)
+
+
+def _wall(spec: dict):
+    if "roughness" in spec:
+        return Soffer(spec["roughness"])
+    return Fuchs(spec.get("specularity", 0.0))
+
+
+def build(config: Config | dict | str) -> Built:
+    """Model, disorder, slab (None for a uniform sample) and numerics of a configuration."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    c = config.data
+    name = _label(config)
+    try:
+        model = _model(c["model"])
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{name}: [model]: {exc}") from None
+    numerics = {k: c["numerics"][k] for k in SHELL_NUMERICS}
+    mu = c["conditions"]["mu"]
+    dis = c["disorder"]
+    shell_numerics = Numerics(**numerics)
+    key = next(iter(dis))
+    try:
+        if key == "gamma":
+            disorder = PointDisorder(dis["gamma"])
+        elif key == "tau_fs":
+            disorder = PointDisorder.from_tau(model, mu, dis["tau_fs"], shell_numerics)
+        else:
+            disorder = PointDisorder.from_mean_free_path(model, mu, dis["mean_free_path"], shell_numerics)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: disorder.{key}: {exc}") from None
+    geo = c["geometry"]
+    slab = None
+    if geo["kind"] != "uniform":
+        if "roughness" in geo:
+            both = {"roughness": geo["roughness"]}
+        else:
+            both = {"specularity": geo["specularity"]}
+        walls = (_wall(geo.get("bottom", both)), _wall(geo.get("top", both)))
+        slab = Slab(geo["width"], walls, cells=c["numerics"]["cells"],
+                    wall_cell=c["numerics"].get("wall_cell"), normal=geo["normal"])
+    return Built(config, model, disorder, slab, mu, np.array(c["conditions"]["field"], float),
+                 c["conditions"]["temperature"], numerics, c["numerics"]["energy_points"])
+
+
+def observables(built: Built) -> dict:
+    """{quantity: (metadata, [operators per component])} for the configured observables.
+
+    Vectors (current, spin, pauli, orbital) have one operator per component; the torque
+    is derived from the Pauli components (T = J_e m x <sigma>) and has none.
+    """
+    model, obs = built.model, built.config.data["observables"]
+    d = model.dim
+    out: dict[str, tuple[dict, list]] = {}
+
+    def vector(name, label, fn, comps):
+        opl = [fn(model, a) for a in comps]
+        out[name] = ({"label": label, "components": list(comps), "vector": True,
+                      "unit": _density_unit(opl[0].unit, d), "operators": [o.name for o in opl]}, opl)
+
+    if obs["current"]:
+        vector("current", "charge current density j", ops.charge_current, "xyz"[:d])
+    if obs["spin"]:
+        vector("spin", "spin density <s>", ops.spin, "xyz")
+    if obs["pauli"] or obs["torque"]:
+        vector("pauli", "Pauli spin density <sigma>", ops.pauli, "xyz")
+    if obs["orbital"]:
+        vector("orbital", "orbital angular momentum density <L>", ops.orbital, "xyz")
+    for pair in obs["spin_current"]:
+        op = ops.spin_current(model, pair[0], pair[2])
+        out[f"spin_current_{pair}"] = ({"label": f"spin current js^{pair[0]}_{pair[2]}",
+                                        "components": [], "vector": False,
+                                        "unit": f"{op.unit} nm^-{d}", "operators": [op.name]}, [op])
+    for pair in obs["orbital_current"]:
+        op = ops.orbital_current(model, pair[0], pair[2])
+        out[f"orbital_current_{pair}"] = ({"label": f"orbital current jL^{pair[0]}_{pair[2]}",
+                                           "components": [], "vector": False,
+                                           "unit": f"{op.unit} nm^-{d}", "operators": [op.name]}, [op])
+    return out
+
+
+def _stack(densities: list, part: str) -> np.ndarray:
+    """Components of one part: (ncomp,) for floats, (J, ncomp) for profiles."""
+    return np.stack([np.broadcast_to(np.asarray(getattr(x, part), float), np.shape(densities[0].intraband))
+                     for x in densities], axis=-1)
+
+
+def _torque(pauli: np.ndarray, model) -> np.ndarray:
+    """T = J_e m x <sigma> over the last axis."""
+    return model.exchange * np.cross(np.broadcast_to(model.magnetization, pauli.shape), pauli)
+
+
+def run(config: Config | dict | str, progress: Callable[[int, int], None] | None = None,
+        keep_response: bool = True) -> Result:
+    """Solve a configuration and evaluate its observables.
+
+    config : a :class:`~mesokinetics.io.config.Config`, a preset name, a TOML path or a
+        nested dict (validated here)
+    progress : optional callback progress(done, total) over the energy shells
+    keep_response : keep the solver's result object as ``result.response`` (not saved)
+
+    Returns a :class:`~mesokinetics.io.results.Result`; raises
+    :class:`~mesokinetics.io.config.ConfigError` or :class:`RunError` (one line) for
+    problems of the input.
+    """
+    from . import __version__
+
+    t0 = time.perf_counter()
+    if not isinstance(config, Config):
+        config = load_config(config)
+    built = build(config)
+    t_build = time.perf_counter()
+    name = _label(config)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if built.slab is None:
+                response = solve_uniform(built.model, built.disorder, built.mu, built.field,
+                                         built.temperature, built.energy_points, progress,
+                                         **built.numerics)
+            else:
+                response = solve_slab(built.model, built.disorder, built.slab, built.mu,
+                                      built.field, built.temperature, built.energy_points,
+                                      progress, **built.numerics)
+        except ValueError as exc:  # physics preconditions (Fermi surface, sampling)
+            raise RunError(f"{name}: {exc}") from None
+    t_solve = time.perf_counter()
+    arrays, info = _collect(built, response)
+    t_obs = time.perf_counter()
+    info.update({
+        "name": name, "description": config.description, "version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "source": config.source, "overrides": {k: v for k, v in config.overrides.items()},
+        "warnings": sorted({str(w.message) for w in caught}),
+        "timings": {"build_s": t_build - t0, "solve_s": t_solve - t_build,
+                    "observables_s": t_obs - t_solve, "run_s": t_obs - t0},
+    })
+    return Result(config.to_dict(), arrays, info, response if keep_response else None)
+
+
+def _geometry_info(built: Built) -> dict:
+    d = built.model.dim
+    geo = dict(built.config.data["geometry"])
+    info = {"kind": geo["kind"], "dim": d}
+    field = built.field
+    if built.slab is None:
+        info["transport_axis"] = int(np.argmax(np.abs(field)))
+        return info
+    normal = built.slab.normal_axis(d)
+    inplane = [i for i in range(d) if i != normal]
+    info.update({
+        "width": float(built.slab.width), "normal_axis": normal,
+        "transport_axis": max(inplane, key=lambda i: abs(field[i])),
+        "walls": [repr(w) for w in built.slab.walls],
+    })
+    return info
+
+
+def _collect(built: Built, response) -> tuple[dict, dict]:
+    """Arrays and metadata of a solved configuration (see Result for the layout)."""
+    model = built.model
+    d = model.dim
+    arrays: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    quantities: dict[str, dict] = {}
+    summary: dict[str, float] = {}
+    summary_units: dict[str, str] = {}
+    slab = built.slab is not None
+    bulk = response.bulk if slab else response
+
+    for qname, (meta, opl) in observables(built).items():
+        dens_b = [bulk.density(op) for op in opl]
+        for part in PARTS:
+            arrays[f"bulk.{qname}.{part}"] = _stack(dens_b, part)
+            units[f"bulk.{qname}.{part}"] = meta["unit"]
+        if slab:
+            dens = [response.density(op) for op in opl]
+            for part in PARTS:
+                arrays[f"profile.{qname}.{part}"] = _stack(dens, part)
+                units[f"profile.{qname}.{part}"] = meta["unit"]
+        quantities[qname] = meta
+    if "pauli" in quantities and built.config.data["observables"]["torque"]:
+        unit = f"eV nm^-{d}"
+        for where in ("bulk", "profile") if slab else ("bulk",):
+            for part in PARTS:
+                arrays[f"{where}.torque.{part}"] = _torque(arrays[f"{where}.pauli.{part}"], model)
+                units[f"{where}.torque.{part}"] = unit
+        quantities["torque"] = {"label": "spin-orbit torque density J_e m x <sigma>",
+                                "components": list("xyz"), "vector": True, "unit": unit,
+                                "operators": ["J_e m x sigma"]}
+        if not built.config.data["observables"]["pauli"]:
+            for key in [k for k in arrays if ".pauli." in k]:
+                del arrays[key], units[key]
+            del quantities["pauli"]
+
+    # conductivity tensor of the bulk, by contribution
+    cond_unit = "e^2/h" + _nm(2 - d)
+    cond = bulk.conductivity("e2/h")
+    for part in PARTS:
+        arrays[f"bulk.conductivity.{part}"] = np.asarray(getattr(cond, part), float)
+        units[f"bulk.conductivity.{part}"] = cond_unit
+
+    # summary scalars
+    for qname, meta in quantities.items():
+        comps = meta["components"] or [None]
+        for i, comp in enumerate(comps):
+            label = f"{qname}_{comp}" if comp else qname
+            if slab:
+                prof = arrays[f"profile.{qname}.total"][:, i]
+                w = np.diff(response.faces)
+                vals = {"bulk": arrays[f"bulk.{qname}.total"][i], "wall": prof[0],
+                        "centre": prof[len(prof) // 2], "mean": np.sum(w * prof) / np.sum(w)}
+            else:
+                vals = {part: arrays[f"bulk.{qname}.{part}"][i] for part in PARTS}
+            for k, v in vals.items():
+                summary[f"{label}.{k}"] = float(v)
+                summary_units[f"{label}.{k}"] = meta["unit"]
+    ehat = built.field / np.linalg.norm(built.field)
+    summary["sigma_parallel"] = float(ehat @ arrays["bulk.conductivity.total"] @ ehat)
+    summary_units["sigma_parallel"] = cond_unit
+    if not slab:
+        for i in range(d):
+            for j in range(d):
+                summary[f"sigma_{'xyz'[i]}{'xyz'[j]}"] = float(arrays["bulk.conductivity.total"][i, j])
+                summary_units[f"sigma_{'xyz'[i]}{'xyz'[j]}"] = cond_unit
+    node = _fermi_node(bulk)
+    if slab:
+        summary["mean_free_path"] = float(response.mean_free_path)
+        summary["conductance_ratio"] = float(response.conductance_ratio())
+        summary["sheet_conductance"] = float(response.sheet_conductance() / E2_OVER_H)
+        summary_units.update({"mean_free_path": "nm", "conductance_ratio": "1",
+                              "sheet_conductance": "e^2/h" + _nm(3 - d)})
+        summary["width_over_mfp"] = float(built.slab.width / response.mean_free_path)
+        summary_units["width_over_mfp"] = "1"
+    elif node is not None:
+        summary["mean_free_path"] = mean_free_path(node.solution)
+        summary_units["mean_free_path"] = "nm"
+    summary["gamma"] = float(built.disorder.gamma)
+    summary_units["gamma"] = f"eV^2 nm^{d}"
+
+    # the distribution g_n(k) on the shell at mu
+    if slab:
+        faces = np.asarray(response.faces, float)
+        arrays["mesh.faces"] = faces
+        units["mesh.faces"] = "nm"
+        sol = response.solution
+        arrays["distribution.g"] = np.asarray(sol.g, float)
+        shell = sol.shell
+        energy = min((n for n in response.nodes if n.solution is not None),
+                     key=lambda n: abs(n.energy - response.mu)).energy
+    elif node is not None:
+        shell = node.solution.shell
+        arrays["distribution.g"] = built.field @ node.solution.g
+        energy = node.energy
+    else:
+        shell = None
+    if shell is not None:
+        arrays["distribution.k"] = np.asarray(shell.k, float)
+        arrays["distribution.band"] = np.asarray(shell.band, np.int64)
+        arrays["distribution.weight"] = np.asarray(shell.weight, float)
+        units.update({"distribution.g": "eV", "distribution.k": "1/nm", "distribution.band": "1",
+                      "distribution.weight": f"eV^-1 nm^-{d}"})
+    info = {
+        "format": "mesokinetics-result", "format_version": 1,
+        "geometry": _geometry_info(built), "dim": d,
+        "mu": built.mu, "field": built.field.tolist(), "temperature": built.temperature,
+        "distribution_energy": float(energy) if shell is not None else None,
+        "quantities": quantities, "array_units": units,
+        "summary": summary, "summary_units": summary_units,
+        "units": dict(bulk.metadata.get("units", {})),
+    }
+    return arrays, info
+
+
+def _density_unit(unit: str, d: int) -> str:
+    return f"nm^-{d}" if unit in ("1", "") else f"{unit} nm^-{d}"
+
+
+def _nm(power: int) -> str:
+    """' nm^p' (empty for p = 0, ' nm' for p = 1)."""
+    return "" if power == 0 else " nm" if power == 1 else f" nm^{power}"
+
+
+def _fermi_node(uniform):
+    nodes = [n for n in uniform.nodes if n.solution is not None]
+    if not nodes:
+        return None
+    return min(nodes, key=lambda n: abs(n.energy - uniform.mu))

@@ -1,0 +1,243 @@
+"""Configuration files: presets validate, the schema documentation is current, bad input
+gives one-line errors that name the key, and the loader never fails otherwise (fuzzed)."""
+
+import copy
+import string
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mesokinetics as mk
+from mesokinetics.io.config import (
+    MODEL_KINDS, SCHEMA, ConfigError, list_presets, load_config, parse_override, schema_markdown,
+    to_toml, validate,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = sorted(list_presets())
+
+MINIMAL = {
+    "model": {"kind": "rashba_ferromagnet", "alpha": 0.1},
+    "disorder": {"tau_fs": 100.0},
+    "conditions": {"mu": 0.2, "field": [1e-3, 0.0]},
+    "geometry": {"kind": "strip", "width": 100.0},
+}
+
+
+def test_presets_cover_the_required_samples():
+    assert {"fuchs_sondheimer_film", "rashba_strip", "rashba_ferromagnet_strip",
+            "orbital_texture_film"} <= set(PRESETS)
+    assert any(load_config(p)["geometry.kind"] == "uniform" for p in PRESETS)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_validates_and_round_trips_through_toml(name):
+    config = load_config(name)
+    assert config.description and "\n" not in config.description
+    text = to_toml(config.data)
+    assert validate(tomllib.loads(text)) == config.data
+    assert load_config(config).data == config.data
+
+
+def test_docs_config_md_matches_the_schema():
+    doc = (ROOT / "docs" / "config.md").read_text()
+    generated = doc.split("<!-- BEGIN GENERATED -->\n")[1].split("\n<!-- END GENERATED -->")[0]
+    assert generated == schema_markdown(), "regenerate docs/config.md from schema_markdown()"
+    for section, keys in SCHEMA.items():
+        for key in keys:
+            assert f"`{section + '.' if section else ''}{key}`" in doc
+
+
+def test_every_key_has_a_unit_and_a_description():
+    for keys in [*SCHEMA.values(), *MODEL_KINDS.values()]:
+        for name, key in keys.items():
+            assert key.doc, name
+            if key.kind in ("float", "floats"):
+                assert key.unit != "-", name
+
+
+def test_defaults_are_filled_in():
+    data = validate(MINIMAL)
+    assert data["geometry"]["normal"] == "y"
+    assert data["geometry"]["specularity"] == 0.0
+    assert data["numerics"]["cells"] == 200
+    assert data["model"]["mass"] == 1.0
+    assert data["observables"]["current"] is True
+
+
+def test_overrides_switch_between_exclusive_keys():
+    c = load_config(MINIMAL, {"disorder.gamma": 0.01, "geometry.roughness": 0.2})
+    assert c.data["disorder"] == {"gamma": 0.01}
+    assert "specularity" not in c.data["geometry"] and c["geometry.roughness"] == 0.2
+    c = load_config(MINIMAL, ["geometry.kind=uniform", "numerics.cells=16"])
+    assert c["geometry.kind"] == "uniform" and c["numerics.cells"] == 16
+
+
+def test_parse_override_reads_toml_values_and_bare_words():
+    assert parse_override("a.b=1") == ("a.b", 1)
+    assert parse_override("a.b = 1.5e-3") == ("a.b", 1.5e-3)
+    assert parse_override("a.b=[1e-3, 0]") == ("a.b", [1e-3, 0])
+    assert parse_override("geometry.kind=strip") == ("geometry.kind", "strip")
+    assert parse_override('x="two words"') == ("x", "two words")
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_override("novalue")
+
+
+def _bad(**changes):
+    data = copy.deepcopy(MINIMAL)
+    for dotted, value in changes.items():
+        node = data
+        *head, last = dotted.split("__")
+        for part in head:
+            node = node.setdefault(part, {})
+        if value is _DELETE:
+            node.pop(last)
+        else:
+            node[last] = value
+    return data
+
+
+_DELETE = object()
+
+BAD = [
+    # wrong types
+    ("model.alpha", _bad(model__alpha="0.1"), "expected a finite number"),
+    ("numerics.cells", _bad(numerics__cells=16.0), "expected an integer"),
+    ("numerics.cells", _bad(numerics__cells=True), "expected an integer"),
+    ("observables.spin", _bad(observables__spin=1), "true or false"),
+    ("conditions.field", _bad(conditions__field=1e-3), "expected a list of finite numbers"),
+    ("conditions.field", _bad(conditions__field=[1e-3, "0"]), "number"),
+    ("geometry.kind", _bad(geometry__kind=3), "one of"),
+    ("[numerics]", _bad(numerics=5), "expected a table"),
+    # unknown keys
+    ("colour", _bad(colour="red"), "unknown key"),
+    ("numerics.cels", _bad(numerics__cels=16), "unknown key"),
+    ("model.texture", _bad(model__texture=0.1), "not a parameter of model kind"),
+    ("geometry.bottom.p", _bad(geometry__bottom={"p": 0.5}), "unknown key"),
+    # out of range
+    ("numerics.cells", _bad(numerics__cells=1), "out of range"),
+    ("geometry.specularity", _bad(geometry__specularity=1.5), "out of range"),
+    ("geometry.width", _bad(geometry__width=0.0), "out of range"),
+    ("disorder.tau_fs", _bad(disorder__tau_fs=-1.0), "out of range"),
+    ("conditions.temperature", _bad(conditions__temperature=-3), "out of range"),
+    ("model.mass", _bad(model__mass=float("nan")), "> 0"),
+    ("conditions.mu", _bad(conditions__mu=float("inf")), "finite"),
+    ("model.kind", _bad(model__kind="graphene"), "one of"),
+    ("geometry.normal", _bad(geometry__normal="z"), "axis of the 2D model"),
+    # inconsistent
+    ("conditions.field", _bad(conditions__field=[1e-3, 0.0, 0.0]), "2 entries"),
+    ("conditions.field", _bad(conditions__field=[0.0, 1e-3]), "wall normal"),
+    ("conditions.field", _bad(conditions__field=[0.0, 0.0], geometry__kind="uniform"), "nonzero"),
+    ("[disorder]", _bad(disorder__gamma=0.1), "exactly one of"),
+    ("geometry.kind", _bad(geometry__kind="film"), "3D model"),
+    ("geometry.width", _bad(geometry__width=_DELETE), "required"),
+    ("geometry.roughness", _bad(geometry__roughness=0.1, geometry__specularity=0.5), "not both"),
+    ("observables.orbital", _bad(observables__orbital=True), "no orbital"),
+    ("observables.spin_current", _bad(observables__spin_current=["zy"]), "'a_b'"),
+    ("observables.torque", _bad(model__kind="massive_dirac", model__alpha=_DELETE, observables__torque=True), "torque"),
+    ("model.magnetization", _bad(model__magnetization=[0, 0, 0]), "nonzero"),
+    ("[conditions]", _bad(conditions=_DELETE), "missing section"),
+    ("conditions.mu", _bad(conditions__mu=_DELETE), "required"),
+    ("description", _bad(description="two\nlines"), "one line"),
+]
+
+
+@pytest.mark.parametrize("key, data, reason", BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_config_gives_one_line_error_naming_the_key(key, data, reason):
+    with pytest.raises(ConfigError) as err:
+        load_config(data)
+    message = str(err.value)
+    assert "\n" not in message
+    assert key in message
+    assert reason in message
+
+
+def test_malformed_toml_names_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('[model]\nkind = "rashba_ferromagnet\n')
+    with pytest.raises(ConfigError, match=r"broken\.toml: malformed TOML: .*line 2") as err:
+        load_config(path)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_preset_lists_the_presets():
+    with pytest.raises(ConfigError, match="no such preset or file.*rashba_strip"):
+        load_config("no_such_preset")
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config("missing/file.toml")
+
+
+def test_config_file_is_data_not_code(tmp_path):
+    path = tmp_path / "evil.toml"
+    path.write_text('name = "__import__(\'os\').system(\'touch pwned\')"\n' + to_toml(
+        {k: v for k, v in MINIMAL.items()}))
+    config = load_config(path)
+    assert config.name.startswith("__import__")
+    assert not (tmp_path / "pwned").exists()
+
+
+# -- fuzzing -------------------------------------------------------------------------
+
+scalars = st.one_of(
+    st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(string.ascii_letters + "_-. ", max_size=12),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=4), st.dictionaries(st.text(max_size=5), scalars, max_size=3))
+
+
+def _paths(data, prefix=()):
+    for k, v in data.items():
+        yield prefix + (k,)
+        if isinstance(v, dict):
+            yield from _paths(v, prefix + (k,))
+
+
+BASE = load_config("rashba_strip").data
+PATHS = list(_paths(BASE)) + [("extra",), ("model", "extra"), ("geometry", "bottom")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(PATHS), values), min_size=1, max_size=3))
+def test_fuzzed_configs_either_validate_or_fail_with_one_line_config_error(changes):
+    data = copy.deepcopy(BASE)
+    for path, value in changes:
+        node = data
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[path[-1]] = value
+    try:
+        resolved = validate(data, "fuzz")
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("fuzz: ")
+    else:  # what validates is complete and writes back to TOML unchanged
+        assert validate(tomllib.loads(to_toml(resolved))) == resolved
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=200))
+def test_fuzzed_toml_text_gives_config_error_or_a_config(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("fuzz") / "f.toml"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=40))
+def test_fuzzed_overrides_give_config_error_or_a_config(text):
+    try:
+        load_config("rashba_strip", [text])
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_api_exports():
+    assert mk.load_config is load_config
+    assert callable(mk.run) and callable(mk.load_result)
