@@ -244,6 +244,11 @@ def build_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> 
     Fermi momenta of every band on every ray (2D models)."""
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
+    if getattr(model, "sampler", None) is not None:
+        raise NotImplementedError(
+            "the Kubo solver integrates continuum models on polar grids about k = 0; models "
+            "with their own Brillouin-zone sampler (lattice models) are not supported yet"
+        )
     snum = Numerics(angles=num.angles, scan_points=num.scan_points)
     dirs, domega = ray_directions(2, snum)
     roots = find_ray_roots(model, dirs, mu, snum)
@@ -615,6 +620,11 @@ def solve_uniform_kubo(
     num = KuboNumerics.from_kwargs(numerics)
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
+    if getattr(model, "sampler", None) is not None:
+        raise NotImplementedError(
+            "the Kubo solver integrates continuum models on polar grids about k = 0; models "
+            "with their own Brillouin-zone sampler (lattice models) are not supported yet"
+        )
     gamma = float(disorder.gamma)
     n = model.size
     shell = sample_shell(model, mu, Numerics(angles=max(num.angles, 16), scan_points=num.scan_points))
