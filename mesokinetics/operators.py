@@ -148,3 +148,134 @@ def orbital_current(model: Model, orbital_axis, flow_axis) -> Operator:
     return _symmetrized_current(
         model, _orbital_matrices(model)[a], b, f"jL^{'xyz'[a]}_{'xyz'[b]}"
     )
+
+
+# --------------------------------------------------------------------------------------
+# Atomic orbital angular momentum, spin tensor products and label-based operators
+# (lattice models; new in issue 5)
+# --------------------------------------------------------------------------------------
+
+
+def angular_momentum_matrices(orbitals="p") -> np.ndarray:
+    """Orbital angular momentum L (units of hbar) in a basis of real atomic orbitals.
+
+    orbitals : 'p' (px, py, pz), 'd' (dxy, dyz, dzx, dx2-y2, dz2) or a sequence of real
+        orbital labels of one l shell in any order. Returns (3, n, n); for p orbitals
+        (L_a)_bc = -i eps_abc, and in general [L_x, L_y] = i L_z, L^2 = l(l + 1).
+    """
+    from .models.lattice import ORBITALS, real_orbital_angular_momentum
+
+    if isinstance(orbitals, str):
+        key = {"p": 1, "d": 2}.get(orbitals.lower())
+        if key is None:
+            raise ValueError(f"orbitals must be 'p', 'd' or a sequence of labels, got {orbitals!r}")
+        orbitals = ORBITALS[key]
+    return real_orbital_angular_momentum(tuple(orbitals))
+
+
+def spin_half_matrices() -> np.ndarray:
+    """Spin-1/2 matrices s = sigma/2 (units of hbar), (3, 2, 2), basis (up, down)."""
+    from .models.base import PAULI
+
+    return PAULI / 2
+
+
+def with_spin(orbital_matrix: np.ndarray, spin_matrix: np.ndarray | None = None) -> np.ndarray:
+    """Tensor product orbital (x) spin, spin index fastest (basis (o1 up, o1 down, o2 up, ...)).
+
+    orbital_matrix : (n, n) or (..., n, n); spin_matrix : (2, 2) or (..., 2, 2) with the same
+    leading shape, default the identity (an orbital operator extended to the spinful basis).
+    Example: ``with_spin(L[2], S[2])`` is L_z S_z; ``with_spin(L[0])`` is L_x (x) 1.
+    """
+    o = np.asarray(orbital_matrix)
+    s = np.eye(2) if spin_matrix is None else np.asarray(spin_matrix)
+    if o.shape[-1] != o.shape[-2] or s.shape[-2:] != (2, 2):
+        raise ValueError(f"orbital_matrix must be (..., n, n) and spin_matrix (..., 2, 2), got "
+                         f"{o.shape} and {s.shape}")
+    out = o[..., :, None, :, None] * s[..., None, :, None, :]
+    n = o.shape[-1]
+    return out.reshape(out.shape[:-4] + (2 * n, 2 * n))
+
+
+def spin_orbit_coupling(orbitals="p") -> np.ndarray:
+    """Atomic L.S (units of hbar^2) in the basis orbitals (x) (up, down), spin fastest."""
+    lmat = angular_momentum_matrices(orbitals)
+    s = spin_half_matrices()
+    return sum(with_spin(lmat[a], s[a]) for a in range(3))
+
+
+def total_angular_momentum(model: Model, axis) -> Operator:
+    """J_a = L_a + S_a (units of hbar); needs orbital and spin matrices on the model."""
+    a = axis_index(axis, 3, "angular momentum axis")
+    j = _orbital_matrices(model)[a] + _spin_matrices(model)[a]
+    return Operator(j, name=f"J_{'xyz'[a]}", unit="hbar")
+
+
+def current(model: Model, matrix, flow_axis, name: str | None = None, unit: str = "1") -> Operator:
+    """Current of any constant Hermitian observable O: (1/2){O, v_b}.
+
+    matrix : (N, N) Hermitian (unit ``unit``); flow_axis : b. Unit of the current:
+    (unit) x eV nm / hbar. Spin and orbital currents of lattice models are the special
+    cases :func:`spin_current` and :func:`orbital_current`.
+    """
+    m = Operator(matrix, name=name or "O", unit=unit).check_size(model).matrix
+    b = axis_index(flow_axis, model.dim, "flow axis")
+
+    def fn(k):
+        v = model.velocity(k)[..., b, :, :]
+        return 0.5 * (m @ v + v @ m)
+
+    return Operator(function=fn, name=name or f"j(O)_{'xyz'[b]}", unit=f"{unit} eV nm/hbar")
+
+
+def projector(model: Model, site=None, orbital=None, spin=None) -> Operator:
+    """Projector on the basis states with the given labels (a lattice model's ``sites``,
+    ``orbitals``, ``spins``); its density is the occupation of those states (nm^-d)."""
+    finder = getattr(model, "state_index", None)
+    if finder is None:
+        raise ValueError(f"{type(model).__name__} has no basis labels (site, orbital, spin)")
+    idx = finder(site=site, orbital=orbital, spin=spin)
+    if len(idx) == 0:
+        raise ValueError(f"no basis state has site={site!r}, orbital={orbital!r}, spin={spin!r}")
+    p = np.zeros((model.size, model.size), complex)
+    p[idx, idx] = 1.0
+    label = ",".join(f"{k}={v}" for k, v in (("site", site), ("orbital", orbital), ("spin", spin))
+                     if v is not None)
+    return Operator(p, name=f"P[{label}]", unit="1")
+
+
+def local_operator(model: Model, orbital_matrix, orbitals, spin_matrix=None, name: str = "O",
+                   unit: str = "1") -> Operator:
+    """An on-site operator built by orbital names: ``orbital_matrix`` (n, n) acts on the
+    orbitals ``orbitals`` (labels, in the matrix's order) of every site (and spin, or
+    together with ``spin_matrix`` (2, 2) on the spin), zero elsewhere."""
+    om = np.asarray(orbital_matrix, complex)
+    labels = [str(o) for o in orbitals]
+    if om.shape != (len(labels), len(labels)):
+        raise ValueError(f"orbital_matrix must be ({len(labels)}, {len(labels)}) for the "
+                         f"orbitals {labels}, got {om.shape}")
+    sites = getattr(model, "sites", None)
+    orbs = getattr(model, "orbitals", None)
+    spins = getattr(model, "spins", None)
+    if orbs is None or any(o is None for o in orbs):
+        raise ValueError(f"{type(model).__name__} has no orbital labels")
+    from .models.lattice import canonical_orbital
+
+    want = [canonical_orbital(o) for o in labels]
+    have = [canonical_orbital(o) for o in orbs]
+    spin_index = {"up": 0, "down": 1, None: None}
+    out = np.zeros((model.size, model.size), complex)
+    for i in range(model.size):
+        for j in range(model.size):
+            if sites[i] != sites[j] or have[i] not in want or have[j] not in want:
+                continue
+            a, b = want.index(have[i]), want.index(have[j])
+            si, sj = spin_index[spins[i]], spin_index[spins[j]]
+            if spin_matrix is None:
+                if si == sj:
+                    out[i, j] = om[a, b]
+            elif si is not None and sj is not None:
+                out[i, j] = om[a, b] * np.asarray(spin_matrix)[si, sj]
+    if not np.any(out):
+        raise ValueError(f"the model has none of the orbitals {labels}")
+    return Operator(out, name=name, unit=unit)

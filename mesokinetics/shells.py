@@ -63,6 +63,8 @@ class Numerics:
     bz_refine : adaptive bisections of Fermi-sea cells crossed by a Fermi surface (0..12)
     bz_contour_points : points per Fermi loop per reciprocal-vector length (2D, >= 16)
     bz_chunk : k points per diagonalization chunk (bounds the memory, >= 1)
+    bz_cell_points : Gauss-Legendre nodes per axis in Fermi-sea cells without a Fermi
+        surface (1..4; 1 is the midpoint rule)
     """
 
     angles: int = 64
@@ -78,6 +80,7 @@ class Numerics:
     bz_refine: int = 3
     bz_contour_points: int = 64
     bz_chunk: int = 8192
+    bz_cell_points: int = 2
 
     def __post_init__(self):
         # a periodic trapezoid needs more than 2 nodes to integrate cos^2 exactly: a

@@ -2,6 +2,7 @@
 
 from .base import Model, from_callable, finite_difference_velocity, PAULI
 from .continuum import MassiveDirac, OrbitalTexture, ParabolicBand, RashbaFerromagnet, L_CARTESIAN
+from .lattice import Haldane, POrbital, QiWuZhang, RashbaLattice, TightBinding
 
 __all__ = [
     "Model",
@@ -13,4 +14,9 @@ __all__ = [
     "RashbaFerromagnet",
     "MassiveDirac",
     "OrbitalTexture",
+    "TightBinding",
+    "QiWuZhang",
+    "Haldane",
+    "POrbital",
+    "RashbaLattice",
 ]

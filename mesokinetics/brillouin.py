@@ -1,0 +1,736 @@
+"""Brillouin-zone samplers for lattice models: Fermi shells and Fermi-sea quadratures.
+
+THEORY.md sections 3-5 on a periodic Brillouin zone. The samplers return the same
+:class:`~mesokinetics.shells.Shell` and :class:`~mesokinetics.shells.Sea` objects as the
+continuum ray samplers and plug into :func:`~mesokinetics.shells.sample` through the
+``Model.sampler`` hook (``TightBinding`` models carry a :class:`BrillouinZone` by default),
+so :func:`~mesokinetics.solve_uniform` works unchanged.
+
+Quadratures (k = u . B with fractional coordinates u in [0, 1)^d, B the reciprocal vectors;
+int_k = int d^dk / (2 pi)^d = (1 / V_cell) int d^du):
+
+* Shell, 2D: contours of each band on a periodic ``bz_grid`` grid (contourpy), pieces that
+  leave the zone joined through the periodic boundary into closed loops (or loops winding
+  around the torus), every point projected onto eps_n(k) = E by Newton steps along the band
+  velocity, then resampled uniformly in arc length (periodic cubic spline, two passes) and
+  integrated with the periodic trapezoid rule, dl = |dk/dtheta| dtheta by FFT
+  differentiation: weights dl / (|v_n| (2 pi)^2). Spectrally accurate for smooth loops.
+* Shell, 3D: linear tetrahedron method on the ``bz_grid``^3 grid (6 tetrahedra per cube):
+  each iso-surface triangle contributes area / |grad eps_lin| / (2 pi)^3 at its centroid,
+  then projected onto the exact shell. Second order in the grid spacing.
+* Shell, 1D: roots of eps_n(k) = E bracketed on the grid and bisected to rounding,
+  weights 1 / (2 pi |v_n|).
+* Sea, 1D: Gauss-Legendre panels between consecutive Fermi points (exact occupation steps).
+* Sea, 2D/3D: the midpoint rule on the ``bz_grid``^d cells (spectrally accurate for smooth
+  periodic integrands), with cells that a Fermi surface may cross bisected ``bz_refine``
+  times (adaptive quad/octree); at the finest level a crossed cell is cut into triangles
+  (2D) or tetrahedra (3D) and each is split along the linear interpolation of every band
+  crossing it, so the occupation step is placed to second order in the finest spacing
+  instead of first order for a plain step function. Cells where every band is full or
+  every band is empty are left out.
+
+Energies and eigenvectors are computed in chunks of ``bz_chunk`` k points, so memory stays
+bounded by the chunk, not by the grid; :func:`intrinsic_response` evaluates Fermi-sea
+responses chunk by chunk for grids too large for ``solve_uniform`` (which diagonalizes the
+whole Sea at once).
+
+Units: k in 1/nm, energies in eV, shell weights eV^-1 nm^-d, sea weights nm^-d.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import permutations, product
+
+import numpy as np
+
+from .bands import Bands, band_groups, check_hermitian
+from .models.base import Model
+from .shells import Numerics, Sea, Shell, ShellSamplingError
+
+#: Default grid sizes per dimension when ``bz_grid`` is None.
+DEFAULT_GRID = {1: 512, 2: 96, 3: 24}
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _check_numerics(numerics: Numerics, dim: int) -> dict:
+    """Validated BZ options (ValueError naming the option and its range)."""
+    grid = numerics.bz_grid if numerics.bz_grid is not None else DEFAULT_GRID[dim]
+    checks = {
+        "bz_grid": (grid, 4), "bz_refine": (numerics.bz_refine, 0),
+        "bz_contour_points": (numerics.bz_contour_points, 16), "bz_chunk": (numerics.bz_chunk, 1),
+    }
+    for name, (value, low) in checks.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"numerics {name} must be an integer >= {low}, got {value!r}")
+    if numerics.bz_refine > 12:
+        raise ValueError(f"numerics bz_refine must be <= 12, got {numerics.bz_refine}")
+    cell = numerics.bz_cell_points
+    if not isinstance(cell, (int, np.integer)) or isinstance(cell, bool) or not 1 <= cell <= 4:
+        raise ValueError(f"numerics bz_cell_points must be an integer in 1..4, got {cell!r}")
+    return {"grid": int(grid), "refine": int(numerics.bz_refine),
+            "points": int(numerics.bz_contour_points), "chunk": int(numerics.bz_chunk),
+            "cell": int(cell)}
+
+
+def lattice_geometry(model: Model) -> tuple[np.ndarray, float]:
+    """Reciprocal vectors B (rows, 1/nm) and cell volume V (nm^d) of a lattice model."""
+    a = getattr(model, "lattice_vectors", None)
+    if a is None:
+        raise ValueError(
+            f"{type(model).__name__} has no lattice_vectors: Brillouin-zone sampling needs a "
+            "lattice model (TightBinding)"
+        )
+    a = np.asarray(a, float)
+    return 2 * np.pi * np.linalg.inv(a).T, float(abs(np.linalg.det(a)))
+
+
+def _onehot(model: Model) -> np.ndarray:
+    groups = band_groups(model)
+    return (groups[:, None] == np.arange(groups[-1] + 1)[None, :]).astype(float)
+
+
+def band_energies(model: Model, k: np.ndarray, chunk: int = 16384) -> np.ndarray:
+    """Band (degenerate-group) energies eps_n(k) (P, M) in eV, computed in chunks."""
+    k = np.asarray(k, float).reshape(-1, model.dim)
+    onehot = _onehot(model)
+    out = np.empty((len(k), onehot.shape[1]))
+    for s in range(0, len(k), chunk):
+        kk = k[s:s + chunk]
+        h = model.hamiltonian(kk)
+        check_hermitian(h, kk)
+        out[s:s + chunk] = (np.linalg.eigvalsh(h) @ onehot) / onehot.sum(0)
+    return out
+
+
+def _frac_grid(n: int, dim: int, offset: float = 0.0) -> np.ndarray:
+    u = (np.arange(n) + offset) / n
+    return np.stack(np.meshgrid(*([u] * dim), indexing="ij"), -1).reshape(-1, dim)
+
+
+def project_to_shell(model: Model, k: np.ndarray, band: np.ndarray, energy: float,
+                     max_iter: int = 30) -> np.ndarray:
+    """Newton steps along the band velocity onto eps_band(k) = energy, (P, d) 1/nm."""
+    k = np.array(k, float)
+    if len(k) == 0:
+        return k
+    idx = np.arange(len(k))
+    tol = 1e-13 * (1.0 + abs(energy))
+    for _ in range(max_iter):
+        b = Bands(model, k, check=False)
+        de = b.energies[idx, band] - energy
+        v = b.band_velocity[idx, band]
+        v2 = np.sum(v * v, -1)
+        if np.any(v2 <= 1e-24):
+            bad = int(np.argmin(v2))
+            raise ShellSamplingError(
+                f"the shell at E = {energy} eV has a point of zero band velocity near "
+                f"k = {k[bad].tolist()} (1/nm), band {int(band[bad])} (a van Hove or band "
+                "extremum at the Fermi level); move the energy slightly"
+            )
+        if np.all(np.abs(de) <= tol):
+            return k
+        k = k - (de / v2)[:, None] * v
+    raise ShellSamplingError(
+        f"projection onto the shell at E = {energy} eV did not converge (max |eps - E| = "
+        f"{np.abs(de).max():.3g} eV); increase bz_grid"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 2D: Fermi loops
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FermiLoop:
+    """One closed Fermi line of band ``band`` at energy E (2D).
+
+    k : (M, 2) points in order (1/nm), uniformly spaced in arc length, on the shell
+    weight : (M,) weights of int_k delta(eps_n - E) (eV^-1 nm^-2)
+    winding : (2,) integer winding numbers around the torus (0, 0 for a pocket)
+    length : loop length (1/nm)
+    """
+
+    band: int
+    k: np.ndarray
+    weight: np.ndarray
+    winding: np.ndarray
+    length: float
+
+
+def _join_lines(lines: list[np.ndarray], tol: float = 1e-7) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Join contour pieces in the unit square into loops on the torus.
+
+    Returns (points (K, 2) unwrapped fractional coordinates without repeated end point,
+    winding (2,) integers with last-point continuation = first point + winding)."""
+    loops, open_lines = [], []
+    for line in lines:
+        if len(line) < 2:
+            continue
+        if np.allclose(line[0], line[-1], atol=tol):
+            if len(line) > 3:
+                loops.append((line[:-1].copy(), np.zeros(2, int)))
+        else:
+            open_lines.append(line)
+    used = np.zeros(len(open_lines), bool)
+
+    def image(p):
+        return np.mod(p + 0.5 * tol, 1.0) - 0.5 * tol
+
+    def close(p, q):
+        d = np.abs(image(p) - image(q))
+        return np.all(np.minimum(d, 1 - d) < tol)
+
+    for i0 in range(len(open_lines)):
+        if used[i0]:
+            continue
+        used[i0] = True
+        chain = [open_lines[i0]]
+        start = open_lines[i0][0]
+        for _ in range(len(open_lines) + 1):
+            end = chain[-1][-1]
+            if close(end, start):
+                winding = np.rint(end - start).astype(int)
+                pts = np.concatenate([chain[0]] + [c[1:] for c in chain[1:]])[:-1]
+                loops.append((pts, winding))
+                break
+            found = None
+            for j in np.nonzero(~used)[0]:
+                line = open_lines[j]
+                if close(end, line[0]):
+                    found = line
+                elif close(end, line[-1]):
+                    found = line[::-1]
+                if found is not None:
+                    used[j] = True
+                    break
+            if found is None:
+                raise ShellSamplingError(
+                    "a Fermi line leaving the Brillouin zone could not be continued through the "
+                    "periodic boundary (the energy is at a saddle point, or bz_grid is too coarse)"
+                )
+            chain.append(found + np.rint(end - found[0]))
+    return loops
+
+
+def _loop_lengths(pts: np.ndarray, wcart: np.ndarray) -> tuple[np.ndarray, float]:
+    seg = np.diff(np.concatenate([pts, pts[:1] + wcart]), axis=0)
+    lengths = np.linalg.norm(seg, axis=1)
+    return np.concatenate([[0.0], np.cumsum(lengths)]), float(lengths.sum())
+
+
+def _resample(model, band, energy, pts, wcart, m):
+    """Periodic cubic spline in chord length, m points uniform in it, projected."""
+    from scipy.interpolate import CubicSpline
+
+    s, total = _loop_lengths(pts, wcart)
+    keep = np.concatenate([[True], np.diff(s[:-1]) > 1e-14 * total])
+    pts, s = pts[keep], np.concatenate([s[:-1][keep], s[-1:]])
+    q = pts - np.outer(s[:-1] / total, wcart)
+    q = np.concatenate([q, q[:1]])
+    spline = CubicSpline(s, q, bc_type="periodic")
+    t = total * np.arange(m) / m
+    new = spline(t) + np.outer(t / total, wcart)
+    return project_to_shell(model, new, np.full(m, band), energy)
+
+
+def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None) -> list[FermiLoop]:
+    """Fermi lines eps_n(k) = energy (eV) of every band of a 2D lattice model.
+
+    Loops are found with contourpy on a periodic ``bz_grid`` x ``bz_grid`` grid, joined
+    through the zone boundary, projected onto the exact shell and resampled to
+    max(bz_contour_points, bz_contour_points L / |b|_min) points uniform in arc length.
+    """
+    import contourpy
+
+    numerics = numerics or Numerics()
+    opts = _check_numerics(numerics, 2)
+    if model.dim != 2:
+        raise ValueError(f"fermi_contours needs a 2D model, got dim = {model.dim}")
+    recip, _ = lattice_geometry(model)
+    n = opts["grid"]
+    e = band_energies(model, _frac_grid(n, 2) @ recip, opts["chunk"]).reshape(n, n, -1)
+    e = np.concatenate([e, e[:1]], axis=0)
+    e = np.concatenate([e, e[:, :1]], axis=1)  # periodic closure (n+1, n+1, M)
+    u = np.arange(n + 1) / n
+    bmin = np.min(np.linalg.norm(recip, axis=1))
+    loops = []
+    for band in range(e.shape[-1]):
+        z = e[:, :, band]
+        if not z.min() < energy < z.max():
+            continue
+        gen = contourpy.contour_generator(x=u, y=u, z=z.T, line_type="Separate")
+        for pts_u, winding in _join_lines(gen.lines(float(energy))):
+            pts = pts_u @ recip
+            wcart = winding @ recip
+            pts = project_to_shell(model, pts, np.full(len(pts), band), energy)
+            _, length = _loop_lengths(pts, wcart)
+            m = max(opts["points"], int(np.ceil(opts["points"] * length / bmin)))
+            pts = _resample(model, band, energy, pts, wcart, 4 * m)
+            pts = _resample(model, band, energy, pts, wcart, m)
+            # periodic trapezoid in theta = 2 pi j / m: dk/dtheta by FFT differentiation
+            q = pts - np.outer(np.arange(m) / m, wcart)
+            freq = np.fft.fftfreq(m, 1.0 / m)
+            if m % 2 == 0:
+                freq[m // 2] = 0.0
+            dq = np.real(np.fft.ifft(1j * freq[:, None] * np.fft.fft(q, axis=0), axis=0))
+            dk = dq + wcart / (2 * np.pi)
+            dl = np.linalg.norm(dk, axis=1) * (2 * np.pi / m)
+            b = Bands(model, pts, check=False)
+            speed = np.linalg.norm(b.band_velocity[:, band], axis=1)
+            loops.append(FermiLoop(band, pts, dl / speed / (2 * np.pi) ** 2, winding,
+                                   float(np.sum(dl))))
+    return loops
+
+
+def berry_phase(model: Model, loop: FermiLoop) -> float:
+    """Berry phase (rad) of band ``loop.band`` around a closed Fermi loop, oriented with the
+    occupied side (eps_n < E) on the left: gamma = -arg prod <u_j|u_{j+1}> (the
+    determinant over a degenerate group), gauge invariant. By Stokes it equals, modulo
+    2 pi, the Berry-curvature flux of band n through the occupied region it bounds."""
+    if np.any(loop.winding != 0):
+        raise ValueError("berry_phase needs a contractible loop (winding 0)")
+    pts = loop.k
+    b = Bands(model, pts, check=False)
+    v = b.band_velocity[:, loop.band]
+    tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
+    if np.sum(tangent[:, 0] * v[:, 1] - tangent[:, 1] * v[:, 0]) > 0:
+        pts = pts[::-1]
+        b = Bands(model, pts, check=False)
+    cols = np.nonzero(b.group == loop.band)[0]
+    u = b.vectors[:, :, cols]
+    ov = np.conj(np.swapaxes(u, -1, -2)) @ np.roll(u, -1, axis=0)
+    return float(-np.sum(np.angle(np.linalg.det(ov))))
+
+
+def _shell_2d(model, energy, numerics):
+    loops = fermi_contours(model, energy, numerics)
+    if not loops:
+        return _empty_shell(model, energy)
+    k = np.concatenate([lp.k for lp in loops])
+    w = np.concatenate([lp.weight for lp in loops])
+    band = np.concatenate([np.full(len(lp.k), lp.band) for lp in loops])
+    return Shell(float(energy), k, w, band.astype(int), Bands(model, k))
+
+
+def _empty_shell(model, energy):
+    k = np.zeros((0, model.dim))
+    return Shell(float(energy), k, np.zeros(0), np.zeros(0, int), Bands(model, k))
+
+
+# --------------------------------------------------------------------------------------
+# 1D
+# --------------------------------------------------------------------------------------
+
+
+def _roots_1d(model, energy, opts):
+    recip, _ = lattice_geometry(model)
+    n = opts["grid"]
+    u = np.arange(n + 1) / n
+    e = band_energies(model, u[:, None] @ recip, opts["chunk"])
+    above = e > energy
+    j, band = np.nonzero(above[1:] != above[:-1])
+    lo, hi = u[j], u[j + 1]
+    idx = np.arange(len(j))
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        em = band_energies(model, mid[:, None] @ recip, opts["chunk"])[idx, band] > energy
+        same = em == above[j, band]
+        lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+    return 0.5 * (lo + hi), band, u, e
+
+
+def _shell_1d(model, energy, numerics):
+    opts = _check_numerics(numerics, 1)
+    recip, _ = lattice_geometry(model)
+    root, band, _, _ = _roots_1d(model, energy, opts)
+    if len(root) == 0:
+        return _empty_shell(model, energy)
+    k = root[:, None] @ recip
+    b = Bands(model, k)
+    speed = np.abs(b.band_velocity[np.arange(len(k)), band, 0])
+    return Shell(float(energy), k, 1.0 / (2 * np.pi * speed), band.astype(int), b)
+
+
+def _sea_1d(model, mu, numerics):
+    opts = _check_numerics(numerics, 1)
+    recip, volume = lattice_geometry(model)
+    root, _, _, _ = _roots_1d(model, mu, opts)
+    edges = np.unique(np.concatenate([[0.0, 1.0], np.mod(root, 1.0)]))
+    x, w = np.polynomial.legendre.leggauss(max(numerics.radial_order, 8))
+    # panels: the intervals between Fermi points, each cut into pieces of at most 1/16
+    nodes, weights = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        pieces = max(1, int(np.ceil((b - a) * 16)))
+        cuts = np.linspace(a, b, pieces + 1)
+        for c0, c1 in zip(cuts[:-1], cuts[1:]):
+            nodes.append(0.5 * (c1 - c0) * (x + 1) + c0)
+            weights.append(0.5 * (c1 - c0) * w)
+    u = np.concatenate(nodes)
+    return Sea(float(mu), u[:, None] @ recip, np.concatenate(weights) / volume)
+
+
+# --------------------------------------------------------------------------------------
+# 3D shell: linear tetrahedra
+# --------------------------------------------------------------------------------------
+
+_CUBE = np.array(list(product((0, 1), repeat=3)))  # corner offsets, index = 4a + 2b + c
+_TETS = np.array([[0, int(np.dot(e1, [4, 2, 1])), int(np.dot(e1 + e2, [4, 2, 1])), 7]
+                  for p in permutations(range(3))
+                  for e1, e2 in [(np.eye(3, dtype=int)[p[0]], np.eye(3, dtype=int)[p[1]])]])
+
+
+def _shell_3d(model, energy, numerics):
+    opts = _check_numerics(numerics, 3)
+    recip, _ = lattice_geometry(model)
+    n = opts["grid"]
+    e = band_energies(model, _frac_grid(n, 3) @ recip, opts["chunk"]).reshape(n, n, n, -1)
+    base = np.stack(np.meshgrid(*([np.arange(n)] * 3), indexing="ij"), -1).reshape(-1, 3)
+    pts, wts, bnd = [], [], []
+    for band in range(e.shape[-1]):
+        corner_e = np.stack([e[tuple(((base + off) % n).T) + (band,)] for off in _CUBE], 1)
+        crossed = (corner_e.min(1) < energy) & (corner_e.max(1) > energy)
+        cubes = np.nonzero(crossed)[0]
+        for s in range(0, len(cubes), opts["chunk"]):
+            c = cubes[s:s + opts["chunk"]]
+            te = corner_e[c][:, _TETS]  # (C, 6, 4)
+            tx = ((base[c][:, None, :] + _CUBE[None]) / n)[:, _TETS] @ recip  # (C, 6, 4, 3)
+            p, w = _tetra_surface(te.reshape(-1, 4), tx.reshape(-1, 4, 3), energy)
+            pts.append(p)
+            wts.append(w)
+            bnd.append(np.full(len(p), band))
+    if not pts or sum(len(p) for p in pts) == 0:
+        return _empty_shell(model, energy)
+    k = np.concatenate(pts)
+    w = np.concatenate(wts)
+    band = np.concatenate(bnd).astype(int)
+    keep = w > 0
+    k, w, band = k[keep], w[keep], band[keep]
+    k = project_to_shell(model, k, band, energy)
+    return Shell(float(energy), k, w, band, Bands(model, k))
+
+
+def _tetra_surface(te, tx, energy):
+    """Iso-surface triangles of linear tetrahedra: centroids and delta weights."""
+    order = np.argsort(te, axis=1)
+    e = np.take_along_axis(te, order, 1)
+    x = np.take_along_axis(tx, order[:, :, None], 1)
+    # gradient of the linear interpolant
+    mat = x[:, 1:] - x[:, :1]
+    rhs = e[:, 1:] - e[:, :1]
+    ok = np.abs(np.linalg.det(mat)) > 0
+    grad = np.zeros((len(e), 3))
+    grad[ok] = np.linalg.solve(mat[ok], rhs[ok][..., None])[..., 0]
+    gnorm = np.linalg.norm(grad, axis=1)
+
+    def cut(i, j, sel):
+        t = (energy - e[sel, i]) / (e[sel, j] - e[sel, i])
+        return x[sel, i] + t[:, None] * (x[sel, j] - x[sel, i])
+
+    tris = []
+    s1 = (e[:, 0] < energy) & (energy <= e[:, 1])
+    tris.append((cut(0, 1, s1), cut(0, 2, s1), cut(0, 3, s1), s1))
+    s2 = (e[:, 1] < energy) & (energy <= e[:, 2])
+    a, b, c, d = cut(0, 2, s2), cut(0, 3, s2), cut(1, 3, s2), cut(1, 2, s2)
+    tris.append((a, b, c, s2))
+    tris.append((a, c, d, s2))
+    s3 = (e[:, 2] < energy) & (energy < e[:, 3])
+    tris.append((cut(0, 3, s3), cut(1, 3, s3), cut(2, 3, s3), s3))
+    pts, wts = [], []
+    for p0, p1, p2, sel in tris:
+        area = 0.5 * np.linalg.norm(np.cross(p1 - p0, p2 - p0), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(gnorm[sel] > 0, area / gnorm[sel], 0.0)
+        pts.append((p0 + p1 + p2) / 3)
+        wts.append(w / (2 * np.pi) ** 3)
+    return np.concatenate(pts), np.concatenate(wts)
+
+
+# --------------------------------------------------------------------------------------
+# 2D / 3D Fermi sea: midpoint rule with adaptive refinement and simplex splitting
+# --------------------------------------------------------------------------------------
+
+
+def _flag(corner_e, center_e, mu):
+    """Cells a Fermi surface may cross: mu within [min - s/2, max + s/2] of some band,
+    s the spread of the corner and centre energies. (C, 2^d, M), (C, M) -> (C,)"""
+    allv = np.concatenate([corner_e, center_e[:, None]], axis=1)
+    lo, hi = allv.min(1), allv.max(1)
+    margin = 0.5 * (hi - lo)
+    return np.any((lo - margin < mu) & (mu < hi + margin), axis=1)
+
+
+def _mixed(e, mu):
+    occ = e < mu
+    return np.any(occ, axis=1) & ~np.all(occ, axis=1)
+
+
+class _SeaBuilder:
+    def __init__(self, model, mu, opts):
+        self.model, self.mu, self.opts = model, mu, opts
+        self.recip, self.volume = lattice_geometry(model)
+        self.d = model.dim
+        self.k, self.w = [], []
+        x, w = np.polynomial.legendre.leggauss(opts["cell"])
+        grid = np.stack(np.meshgrid(*([x / 2] * self.d), indexing="ij"), -1).reshape(-1, self.d)
+        weight = np.prod(np.stack(np.meshgrid(*([w / 2] * self.d), indexing="ij"), -1), -1)
+        self.cell_rule = (grid, weight.ravel())
+
+    def energies(self, u):
+        shape = u.shape[:-1]
+        e = band_energies(self.model, u.reshape(-1, self.d) @ self.recip, self.opts["chunk"])
+        return e.reshape(shape + (e.shape[-1],))
+
+    def keep(self, u, e, size):
+        """Cells without a Fermi surface: tensor Gauss-Legendre rule, ``bz_cell_points``
+        nodes per axis (O(h^4) for 2; the midpoint rule for 1), if the occupations at the
+        centre are mixed."""
+        sel = _mixed(e, self.mu)
+        if np.any(sel):
+            x, w = self.cell_rule
+            nodes = (u[sel][:, None, :] + size * x[None]).reshape(-1, self.d)
+            self.k.append(nodes @ self.recip)
+            self.w.append(np.tile(w, sel.sum()) * size**self.d / self.volume)
+
+    def build(self) -> Sea:
+        d, n = self.d, self.opts["grid"]
+        corners = np.array(list(product((0, 1), repeat=d)))
+        vert_e = self.energies(_frac_grid(n, d)).reshape((n,) * d + (-1,))
+        idx = np.stack(np.meshgrid(*([np.arange(n)] * d), indexing="ij"), -1).reshape(-1, d)
+        flagged = []
+        for s in range(0, len(idx), self.opts["chunk"]):
+            ii = idx[s:s + self.opts["chunk"]]
+            centers = (ii + 0.5) / n
+            ce = self.energies(centers)
+            co = np.stack([vert_e[tuple(((ii + off) % n).T)] for off in corners], 1)
+            fl = _flag(co, ce, self.mu)
+            self.keep(centers[~fl], ce[~fl], 1.0 / n)
+            flagged.append(centers[fl])
+        cells = np.concatenate(flagged) if flagged else np.zeros((0, d))
+        h = 1.0 / n
+        signs = np.array(list(product((-1, 1), repeat=d)))
+        for level in range(self.opts["refine"] + 1):
+            last = level == self.opts["refine"]
+            nxt = []
+            step = max(1, self.opts["chunk"] // (3**d + 2**d))
+            for s in range(0, len(cells), step):
+                c = cells[s:s + step]
+                if not last:
+                    # children of size h/2: centres c + s h/4, corners c + s' h/2 (s' in {0, s})
+                    child = c[:, None, :] + 0.25 * h * signs[None]  # (C, 2^d, d)
+                    child = child.reshape(-1, d)
+                    cc = self.energies(child)
+                    corner_u = child[:, None, :] + 0.25 * h * signs[None]
+                    co = self.energies(corner_u)
+                    fl = _flag(co, cc, self.mu)
+                    self.keep(child[~fl], cc[~fl], 0.5 * h)
+                    nxt.append(child[fl])
+                else:
+                    corner_u = c[:, None, :] + 0.5 * h * signs[None]
+                    co = self.energies(corner_u)
+                    self._split_simplices(corner_u, co, h)
+            if last:
+                break
+            cells = np.concatenate(nxt) if nxt else np.zeros((0, d))
+            h *= 0.5
+        if not self.k:
+            return Sea(float(self.mu), np.zeros((0, d)), np.zeros(0))
+        return Sea(float(self.mu), np.concatenate(self.k), np.concatenate(self.w))
+
+    def _split_simplices(self, corner_u, corner_e, size):
+        """Cut crossed cells into simplices and split each along the linearized Fermi
+        surface of every band that crosses it; one centroid node per piece."""
+        d = self.d
+        mu_side = corner_e < self.mu
+        crossed = np.any(np.any(mu_side, 1) & ~np.all(mu_side, 1), axis=1)
+        if np.any(~crossed):
+            # flagged by the safety margin only: no linearized Fermi surface inside
+            centers = corner_u[~crossed].mean(1)
+            self.keep(centers, corner_e[~crossed, 0], size)
+        corner_u, corner_e = corner_u[crossed], corner_e[crossed]
+        if len(corner_u) == 0:
+            return
+        if d == 2:
+            simplices = np.array([[0, 1, 3], [0, 3, 2]])  # corners (00, 01, 10, 11)
+        else:
+            simplices = _TETS
+        x = corner_u[:, simplices].reshape(-1, d + 1, d)
+        e = corner_e[:, simplices].reshape(-1, d + 1, corner_e.shape[-1])
+        for band in range(e.shape[-1]):
+            x, e = _split_band(x, e, band, self.mu)
+        vol = np.abs(np.linalg.det(x[:, 1:] - x[:, :1])) / np.prod(np.arange(1, d + 1))
+        # pieces where the linearized bands are all full or all empty contribute nothing
+        keep = (vol > 0) & _mixed(e.mean(1), self.mu)
+        centroid = x[keep].mean(1)
+        self.k.append(centroid @ self.recip)
+        self.w.append(vol[keep] / self.volume)
+
+
+def _split_band(x, e, band, mu):
+    """Split simplices (S, d+1, d) with vertex energies (S, d+1, M) along the zero set of the
+    linear interpolant of band ``band`` minus mu; returns the pieces as simplices."""
+    s = e[:, :, band] - mu
+    below = s < 0
+    nb = below.sum(1)
+    dp1 = x.shape[1]
+    crossed = (nb > 0) & (nb < dp1)
+    if not np.any(crossed):
+        return x, e
+    out_x, out_e = [x[~crossed]], [e[~crossed]]
+    xc, ec, sc, bc = x[crossed], e[crossed], s[crossed], below[crossed]
+    ncb = bc.sum(1)
+    # order the vertices: those below first
+    order = np.argsort(~bc, axis=1, kind="stable")
+    xc = np.take_along_axis(xc, order[:, :, None], 1)
+    ec = np.take_along_axis(ec, order[:, :, None], 1)
+    sc = np.take_along_axis(sc, order, 1)
+
+    def cut(sel, i, j):
+        t = sc[sel, i] / (sc[sel, i] - sc[sel, j])
+        return (xc[sel, i] + t[:, None] * (xc[sel, j] - xc[sel, i]),
+                ec[sel, i] + t[:, None] * (ec[sel, j] - ec[sel, i]))
+
+    def emit(sel, verts):
+        out_x.append(np.stack([v[0] for v in verts], 1))
+        out_e.append(np.stack([v[1] for v in verts], 1))
+
+    def vert(sel, i):
+        return xc[sel, i], ec[sel, i]
+
+    dp = dp1 - 1
+    if dp == 2:
+        # one vertex alone on its side: it is vertex 0 (1 below) or vertex 2 (2 below)
+        for lone_count, lone, others in ((1, 0, (1, 2)), (2, 2, (0, 1))):
+            sel = ncb == lone_count
+            if not np.any(sel):
+                continue
+            q1, q2 = cut(sel, lone, others[0]), cut(sel, lone, others[1])
+            p1, p2 = vert(sel, others[0]), vert(sel, others[1])
+            emit(sel, [vert(sel, lone), q1, q2])
+            emit(sel, [q1, p1, p2])
+            emit(sel, [q1, p2, q2])
+    else:
+        for lone_count, lone, others in ((1, 0, (1, 2, 3)), (3, 3, (0, 1, 2))):
+            sel = ncb == lone_count
+            if not np.any(sel):
+                continue
+            q = [cut(sel, lone, o) for o in others]
+            p = [vert(sel, o) for o in others]
+            emit(sel, [vert(sel, lone), q[0], q[1], q[2]])
+            # the prism p0 p1 p2 / q0 q1 q2 as three tetrahedra
+            emit(sel, [q[0], q[1], q[2], p[2]])
+            emit(sel, [q[0], q[1], p[1], p[2]])
+            emit(sel, [q[0], p[0], p[1], p[2]])
+        sel = ncb == 2
+        if np.any(sel):
+            # below: 0, 1; above: 2, 3. Two prisms: (0; 02, 03) x (1; 12, 13) and mirror
+            a02, a03, a12, a13 = cut(sel, 0, 2), cut(sel, 0, 3), cut(sel, 1, 2), cut(sel, 1, 3)
+            v0, v1, v2, v3 = (vert(sel, i) for i in range(4))
+            for tri1, tri2 in (((v0, a02, a03), (v1, a12, a13)), ((v2, a02, a12), (v3, a03, a13))):
+                (p0, p1, p2), (r0, r1, r2) = tri1, tri2
+                emit(sel, [p0, p1, p2, r2])
+                emit(sel, [p0, p1, r1, r2])
+                emit(sel, [p0, r0, r1, r2])
+    return np.concatenate(out_x), np.concatenate(out_e)
+
+
+# --------------------------------------------------------------------------------------
+# the sampler and chunked Fermi-sea responses
+# --------------------------------------------------------------------------------------
+
+
+class BrillouinZone:
+    """Brillouin-zone sampler for lattice models (the ``Model.sampler`` hook).
+
+    Options come from :class:`~mesokinetics.shells.Numerics`: ``bz_grid`` (grid points per
+    reciprocal vector; None: 512, 96, 24 in 1D, 2D, 3D), ``bz_refine`` (adaptive
+    bisections of Fermi-sea cells crossed by a Fermi surface), ``bz_contour_points``
+    (points per Fermi loop per reciprocal-vector length, 2D), ``bz_chunk`` (k points per
+    diagonalization chunk). The 1D sea uses ``radial_order`` Gauss-Legendre nodes per panel.
+    """
+
+    def shell(self, model: Model, energy: float, numerics: Numerics | None = None) -> Shell:
+        numerics = numerics or Numerics()
+        _check_energy(energy)
+        if model.dim == 1:
+            return _shell_1d(model, energy, numerics)
+        if model.dim == 2:
+            return _shell_2d(model, energy, numerics)
+        return _shell_3d(model, energy, numerics)
+
+    def sea(self, model: Model, energy: float, numerics: Numerics | None = None) -> Sea:
+        numerics = numerics or Numerics()
+        _check_energy(energy)
+        if model.dim == 1:
+            return _sea_1d(model, energy, numerics)
+        opts = _check_numerics(numerics, model.dim)
+        return _SeaBuilder(model, float(energy), opts).build()
+
+
+def _check_energy(energy):
+    if not np.isfinite(energy):
+        raise ValueError(f"energy must be a finite number (eV), got {energy!r}")
+
+
+def intrinsic_response(model: Model, mu: float, operators, numerics: Numerics | None = None,
+                       sea: Sea | None = None) -> np.ndarray:
+    """Intrinsic (Fermi-sea, Berry-connection) term of each operator per unit field,
+    evaluated in chunks of ``bz_chunk`` k points: memory O(bz_chunk N^2 d) whatever the grid.
+
+    operators : one operator or a list (see :func:`mesokinetics.operators.as_operator`)
+    Returns (n_operators, d): operator unit nm^-d per V/nm, the same numbers as
+    ``solve_uniform(...).response(op).intrinsic`` at T = 0.
+    """
+    from .coherence import intrinsic_density
+    from .operators import as_operator
+
+    numerics = numerics or Numerics()
+    if not np.isfinite(mu):
+        raise ValueError(f"mu must be a finite energy in eV, got {mu!r}")
+    single = not isinstance(operators, (list, tuple))
+    ops = [as_operator(o, model) for o in ([operators] if single else operators)]
+    sampler = getattr(model, "sampler", None) or BrillouinZone()
+    sea = sea if sea is not None else sampler.sea(model, mu, numerics)
+    chunk = _check_numerics(numerics, model.dim)["chunk"]
+    out = np.zeros((len(ops), model.dim))
+    for s in range(0, len(sea.weight), chunk):
+        bands = Bands(model, sea.k[s:s + chunk])
+        for i, op in enumerate(ops):
+            out[i] += intrinsic_density(bands, sea.weight[s:s + chunk], mu, op.in_eigenbasis(bands))
+    return out[0] if single else out
+
+
+def chern_number(model: Model, occupied: int, grid: int = 64) -> float:
+    """Chern number of the lowest ``occupied`` eigenstates of a 2D model (Fukui, Hatsugai
+    and Suzuki, J. Phys. Soc. Jpn. 74, 1674 (2005)): C = (1 / 2 pi) sum over plaquettes of
+    the Berry flux from U(1) link variables, an integer for any grid fine enough to resolve
+    the curvature. Independent of the Berry-curvature formula used by the response code.
+    Sign: C = (1 / 2 pi) int_BZ Omega with Omega = curl A, A = i <u|grad u>."""
+    if model.dim != 2:
+        raise ValueError(f"chern_number needs a 2D model, got dim = {model.dim}")
+    if not isinstance(occupied, (int, np.integer)) or not 0 < occupied < model.size:
+        raise ValueError(f"occupied must be an integer in 1..{model.size - 1}, got {occupied!r}")
+    if not isinstance(grid, (int, np.integer)) or grid < 4:
+        raise ValueError(f"grid must be an integer >= 4, got {grid!r}")
+    recip, _ = lattice_geometry(model)
+    ham = getattr(model, "hamiltonian_lattice", model.hamiltonian)  # periodic gauge
+    k = _frac_grid(grid, 2) @ recip
+    _, vec = np.linalg.eigh(ham(k))
+    u = vec[:, :, :occupied].reshape(grid, grid, model.size, occupied)
+
+    def link(a, b):
+        return np.linalg.det(np.conj(np.swapaxes(a, -1, -2)) @ b)
+
+    u10 = np.roll(u, -1, axis=0)
+    u01 = np.roll(u, -1, axis=1)
+    u11 = np.roll(u10, -1, axis=1)
+    loop = link(u, u10) * link(u10, u11) * link(u11, u01) * link(u01, u)
+    # k = u1 b1 + u2 b2: the plaquette (u1, u2) -> (u1+1) -> (u2+1) is counterclockwise
+    # when b1 x b2 > 0
+    orient = np.sign(recip[0, 0] * recip[1, 1] - recip[0, 1] * recip[1, 0])
+    return float(-orient * np.sum(np.angle(loop)) / (2 * np.pi))
