@@ -32,6 +32,7 @@ class Operator:
         function: Callable[[np.ndarray], np.ndarray] | None = None,
         name: str = "operator",
         unit: str = "1",
+        eigenbasis: Callable | None = None,
     ) -> None:
         if (matrix is None) == (function is None):
             raise ValueError("give exactly one of matrix or function")
@@ -45,6 +46,9 @@ class Operator:
         self.function = function
         self.name = name
         self.unit = unit
+        # optional fast path bands -> U^dagger o U, reusing quantities Bands has cached
+        # (the velocity operator in the eigenbasis) instead of re-evaluating o(k)
+        self._eigenbasis = eigenbasis
 
     def __call__(self, k: np.ndarray) -> np.ndarray:
         """The operator at k (P, d): (P, N, N)."""
@@ -56,6 +60,8 @@ class Operator:
         """U^dagger o(k) U at the points of a :class:`~mesokinetics.bands.Bands`."""
         if self.matrix is not None:
             return bands.to_eigenbasis(self.matrix)
+        if self._eigenbasis is not None:
+            return self._eigenbasis(bands)
         return bands.to_eigenbasis(self(bands.k))
 
     def check_size(self, model: Model) -> "Operator":
@@ -113,7 +119,7 @@ def velocity(model: Model, axis) -> Operator:
     """Velocity operator v_i = dh/dk_i (eV nm / hbar)."""
     i = axis_index(axis, model.dim, "velocity axis")
     return Operator(function=lambda k: model.velocity(k)[..., i, :, :], name=f"v_{'xyz'[i]}",
-                    unit="eV nm/hbar")
+                    unit="eV nm/hbar", eigenbasis=lambda bands: bands.velocity_eig[:, i])
 
 
 def charge_current(model: Model, axis) -> Operator:
@@ -123,6 +129,7 @@ def charge_current(model: Model, axis) -> Operator:
         function=lambda k: ELECTRON_CHARGE * model.velocity(k)[..., i, :, :],
         name=f"j_{'xyz'[i]}",
         unit="|e| eV nm/hbar",
+        eigenbasis=lambda bands: ELECTRON_CHARGE * bands.velocity_eig[:, i],
     )
 
 
@@ -131,7 +138,11 @@ def _symmetrized_current(model: Model, moment: np.ndarray, flow: int, name: str)
         v = model.velocity(k)[..., flow, :, :]
         return 0.5 * (moment @ v + v @ moment)
 
-    return Operator(function=current, name=name, unit="eV nm")
+    def current_eig(bands):
+        m, v = bands.to_eigenbasis(moment), bands.velocity_eig[:, flow]
+        return 0.5 * (m @ v + v @ m)
+
+    return Operator(function=current, name=name, unit="eV nm", eigenbasis=current_eig)
 
 
 def spin_current(model: Model, spin_axis, flow_axis) -> Operator:

@@ -23,6 +23,10 @@ from .operators import Operator, as_operator, charge_current
 from .shells import Numerics, Sea, sample
 from .units import E2_OVER_H, conductivity_si_unit, conductivity_to_si
 
+#: Fermi-sea points diagonalized at once; larger seas are evaluated chunk by chunk so the
+#: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid.
+SEA_CHUNK = 32768
+
 #: Boltzmann constant in eV/K.
 KB_EV_K = 8.617333262e-5
 
@@ -224,11 +228,19 @@ class UniformResponse:
     def _node_response(self, node: EnergyNode, op: Operator) -> np.ndarray:
         d = self.model.dim
         out = np.zeros((3, d))
-        if node.sea_bands is None and len(node.sea.weight):
-            node.sea_bands = Bands(self.model, node.sea.k)
-        if node.sea_bands is not None:
-            out[1] = intrinsic_density(node.sea_bands, node.sea.weight, node.energy,
-                                       op.in_eigenbasis(node.sea_bands))
+        npts = len(node.sea.weight)
+        if npts <= SEA_CHUNK:  # small seas keep their eigenvectors for further operators
+            if node.sea_bands is None and npts:
+                node.sea_bands = Bands(self.model, node.sea.k)
+            if node.sea_bands is not None:
+                out[1] = intrinsic_density(node.sea_bands, node.sea.weight, node.energy,
+                                           op.in_eigenbasis(node.sea_bands))
+        else:  # large seas (lattice models, fine grids): bounded memory, chunk by chunk
+            for start in range(0, npts, SEA_CHUNK):
+                part = slice(start, start + SEA_CHUNK)
+                bands = Bands(self.model, node.sea.k[part])
+                out[1] += intrinsic_density(bands, node.sea.weight[part], node.energy,
+                                            op.in_eigenbasis(bands))
         sol = node.solution
         if sol is not None:
             op_eig = op.in_eigenbasis(sol.shell.bands)

@@ -202,3 +202,23 @@ def test_conductivity_units():
     assert r.conductivity("SI").total[0, 0] == pytest.approx(internal * 2.434134805787947e-4)
     with pytest.raises(ValueError, match="unit"):
         r.conductivity("mho")
+
+
+def test_chunked_fermi_sea_and_operator_fast_paths_agree_with_direct_evaluation(monkeypatch):
+    """Large seas are evaluated in chunks, and current operators reuse the cached velocity
+    in the eigenbasis: both must give the same numbers as the plain evaluation."""
+    from mesokinetics import response as response_module
+    from mesokinetics.bands import Bands
+
+    model = RashbaFerromagnet(mass=1.0, alpha=0.1, exchange=0.05, magnetization=(1, 0, 1))
+    r = mk.solve_uniform(model, mk.PointDisorder.from_tau(model, 0.2, 50.0), 0.2, (1.0, 0.0), angles=16)
+    op = ops.spin_current(model, "z", "y")
+    whole = r.response(op)
+    monkeypatch.setattr(response_module, "SEA_CHUNK", 100)
+    r.nodes[0].sea_bands = None
+    chunked = r.response(op)
+    assert np.allclose(chunked.intrinsic, whole.intrinsic, rtol=1e-12, atol=1e-15)
+    bands = Bands(model, r.nodes[0].sea.k[:50])
+    for operator in (op, ops.charge_current(model, "x"), ops.velocity(model, "y")):
+        slow = bands.to_eigenbasis(operator(bands.k))
+        assert np.allclose(operator.in_eigenbasis(bands), slow, atol=1e-13)
