@@ -6,6 +6,7 @@ Internal units: hbar = 1, energies in eV, lengths in nm, e = -1, fields in V/nm
 
 from . import kubo, models, operators, reference, units
 from .disorder import PointDisorder
+from .cross_section import GmshSection, Rectangle, SectionResponse, disk, polygon, solve_cross_section
 from .geometry import Film, Fuchs, Slab, Soffer, Strip
 from .response import Density, SlabResponse, UniformResponse, solve_slab, solve_uniform
 from .shells import Numerics, ShellSamplingError
@@ -24,6 +25,12 @@ __all__ = [
     "solve_uniform",
     "SlabResponse",
     "solve_slab",
+    "solve_cross_section",
+    "SectionResponse",
+    "Rectangle",
+    "GmshSection",
+    "disk",
+    "polygon",
     "Slab",
     "Film",
     "Strip",

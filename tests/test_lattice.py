@@ -360,3 +360,25 @@ def test_intrinsic_spin_hall_sea_convergence_study():
             for r in (1, 3, 5)]
     assert errs[0] > errs[1] > errs[2]
     assert errs[2] < 1e-5
+
+
+def test_lattice_strip_reproduces_the_continuum_strip():
+    """The slab solver accepts lattice models through their Brillouin-zone shells: a strip
+    of the lattice Rashba model at k_F a = 0.12 matches the continuum strip. Measured:
+    G/G0 within 3e-4 (64 contour points) to 1e-5 (1024); the wall spin within 3% to 0.3%
+    (no grazing refinement on Fermi contours: converge with bz_contour_points)."""
+    import mesokinetics as mk
+    from mesokinetics import operators as ops
+    from mesokinetics.models import RashbaFerromagnet, RashbaLattice
+
+    results = []
+    for model, numerics in ((RashbaFerromagnet(mass=1.0, alpha=0.1), dict(angles=128)),
+                            (RashbaLattice(mass=1.0, alpha=0.1, lattice_constant=0.05),
+                             dict(bz_contour_points=256))):
+        disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
+        for p in (0.0, 0.5):
+            r = mk.solve_slab(model, disorder, mk.Strip(100.0, p, cells=40), 0.2, (1.0, 0.0), **numerics)
+            results.append((r.conductance_ratio(), r.mean(ops.charge_current(model, "x")).total))
+    (g0c, _), (g5c, _), (g0l, _), (g5l, _) = results
+    assert g0l == pytest.approx(g0c, abs=1e-3)
+    assert g5l == pytest.approx(g5c, abs=1e-3)

@@ -1,0 +1,487 @@
+"""Wires and patterned films: the linear response on a 2D cross-section (FiPy meshes).
+
+A sample translation invariant along the field (the wire axis) with an arbitrary
+cross-section in the plane normal to it: rectangles (FiPy ``Grid2D``) with one wall model
+per side, and general shapes from Gmsh (``Gmsh2D``: disks, trenches, notches; any polygon)
+with named wall regions, each with its own wall model. The physics is in
+:mod:`mesokinetics.boltzmann.section` (pure numpy/scipy); this module builds the meshes,
+holds the result object and the export helper. FiPy (and Gmsh for general shapes) is
+imported lazily, so the rest of the package imports without it.
+
+Units: lengths in nm, fields in V/nm, densities in (operator unit) per nm^3 (3D models).
+Axes: for a field along x the cross-section coordinates are (y, z); along y, (z, x);
+along z, (x, y) (right-handed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .disorder import PointDisorder
+from .geometry import WallModel, as_wall, graded_faces
+from .models.base import Model
+from .operators import as_operator, charge_current
+from .response import (Density, SlabNode, UniformResponse, mean_free_path, solve_uniform,
+                       validate_inputs)
+
+SIDES = ("left", "right", "bottom", "top")
+
+
+def _cross_axes(wire_axis: int) -> tuple[int, int]:
+    return ((wire_axis + 1) % 3, (wire_axis + 2) % 3)
+
+
+def _walls_from(spec, names) -> dict:
+    """Wall models per region from one value, a sequence in ``names`` order, or a dict
+    (missing names default to diffuse)."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:
+            raise ValueError(f"unknown wall region(s) {sorted(unknown)}; regions: {list(names)}")
+        return {n: as_wall(spec.get(n, 0.0)) for n in names}
+    if isinstance(spec, (tuple, list)):
+        if len(spec) != len(names):
+            raise ValueError(f"give one wall model per region {list(names)}, got {len(spec)}")
+        return {n: as_wall(s) for n, s in zip(names, spec)}
+    return {n: as_wall(spec) for n in names}
+
+
+def section_mesh_from_fipy(mesh, regions: dict, axes=(1, 2)):
+    """:class:`~mesokinetics.boltzmann.section.SectionMesh` from a FiPy 2D mesh.
+
+    regions : {name: boolean face mask} covering every exterior face exactly once.
+    """
+    from .boltzmann.section import SectionMesh
+
+    ids = np.ma.filled(mesh.faceCellIDs, -1).T.astype(int)
+    exterior = np.asarray(mesh.exteriorFaces.value, bool)
+    region = np.full(ids.shape[0], -1)
+    names = tuple(regions)
+    for i, name in enumerate(names):
+        mask = np.asarray(getattr(regions[name], "value", regions[name]), bool)
+        if np.any(region[mask] >= 0):
+            raise ValueError(f"wall region {name!r} overlaps another region")
+        region[mask] = i
+    if np.any(region[exterior] < 0):
+        raise ValueError("some boundary faces belong to no wall region")
+    verts = np.ma.filled(mesh._orderedCellVertexIDs, -1).T
+    cell_vertices = [[int(v) for v in row if v >= 0] for row in verts]
+    xy = np.asarray(mesh.vertexCoords).T
+    for cell in cell_vertices:  # counter-clockwise (positive signed area), as VTK expects
+        p = xy[cell]
+        if np.sum(p[:, 0] * np.roll(p[:, 1], -1) - np.roll(p[:, 0], -1) * p[:, 1]) < 0:
+            cell.reverse()
+    cell_vertices = [tuple(c) for c in cell_vertices]
+    return SectionMesh(
+        centers=np.asarray(mesh.cellCenters.value).T.copy(),
+        volumes=np.asarray(mesh.cellVolumes).copy(),
+        face_cells=ids,
+        normals=np.asarray(mesh.faceNormals.value if hasattr(mesh.faceNormals, "value")
+                           else mesh.faceNormals).T.copy(),
+        areas=np.asarray(mesh._faceAreas).copy(),
+        face_centers=np.asarray(mesh.faceCenters.value).T.copy(),
+        region=region,
+        region_names=names,
+        vertices=np.asarray(mesh.vertexCoords).T.copy(),
+        cell_vertices=cell_vertices,
+        axes=tuple(axes),
+    )
+
+
+class CrossSection:
+    """Base class: a FiPy mesh with named wall regions and one wall model per region."""
+
+    walls: dict
+
+    def fipy_mesh(self):
+        raise NotImplementedError
+
+    def regions(self, mesh) -> dict:
+        raise NotImplementedError
+
+    def section_mesh(self, axes=(1, 2)):
+        mesh = self.fipy_mesh()
+        return section_mesh_from_fipy(mesh, self.regions(mesh), axes)
+
+    def wall_models(self, names) -> tuple:
+        return tuple(self.walls[n] for n in names)
+
+
+@dataclass(frozen=True)
+class Rectangle(CrossSection):
+    """Rectangular cross-section 0 < a < width, 0 < b < height (FiPy ``Grid2D``).
+
+    a, b are the cross-section coordinates (y, z for a field along x).
+
+    Parameters
+    ----------
+    width, height : nm
+    walls : one wall model (number p or :class:`~mesokinetics.geometry.WallModel`) for
+        all sides, four in the order (left a=0, right a=width, bottom b=0, top b=height),
+        or a dict over those names (missing sides diffuse)
+    cells : (cells along a, cells along b), or one number for both
+    wall_cell : size (nm) of the first cell at each wall; cells grow geometrically towards
+        the centre (uniform if None or >= the uniform size)
+    """
+
+    width: float
+    height: float
+    walls: object = 0.0
+    cells: object = 32
+    wall_cell: float | None = None
+
+    def __post_init__(self):
+        for name in ("width", "height"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a positive length in nm, got {v!r}")
+        cells = self.cells if isinstance(self.cells, (tuple, list)) else (self.cells, self.cells)
+        if len(cells) != 2 or any(not isinstance(c, (int, np.integer)) or c < 1 for c in cells):
+            raise ValueError(f"cells must be a positive integer or a pair, got {self.cells!r}")
+        object.__setattr__(self, "cells", tuple(int(c) for c in cells))
+        object.__setattr__(self, "walls", _walls_from(self.walls, SIDES))
+
+    def faces(self):
+        """Cell faces along a and b (nm)."""
+        first = self.wall_cell if self.wall_cell is not None else np.inf
+        return (graded_faces(float(self.width), self.cells[0], first),
+                graded_faces(float(self.height), self.cells[1], first))
+
+    def fipy_mesh(self):
+        import fipy
+
+        fa, fb = self.faces()
+        return fipy.Grid2D(dx=np.diff(fa), dy=np.diff(fb))
+
+    def regions(self, mesh) -> dict:
+        return {"left": mesh.facesLeft, "right": mesh.facesRight,
+                "bottom": mesh.facesBottom, "top": mesh.facesTop}
+
+
+@dataclass(frozen=True)
+class GmshSection(CrossSection):
+    """Cross-section from a Gmsh ``.geo`` script (FiPy ``Gmsh2D``; needs the ``gmsh`` wheel).
+
+    Each ``Physical Line("name")`` is a wall region; ``walls`` maps names to wall models
+    (a number p, a WallModel, or one value for all). Specular walls must be normal to a
+    cross-section axis (curved walls: diffuse only). Exterior faces in no physical line
+    form the region "wall".
+    """
+
+    geo: str
+    walls: object = 0.0
+
+    def fipy_mesh(self):
+        import shutil
+
+        import fipy
+
+        if shutil.which("gmsh") is None:
+            raise ImportError(
+                "curved or polygonal cross-sections are meshed by Gmsh, and no gmsh "
+                "executable was found: pip install 'mesokinetics[gmsh]' (the gmsh wheel "
+                "provides it), or use a Rectangle"
+            )
+        mesh = fipy.Gmsh2D(self.geo)
+        object.__setattr__(self, "_names", tuple(mesh.physicalFaces))
+        return mesh
+
+    def regions(self, mesh) -> dict:
+        ext = np.asarray(mesh.exteriorFaces.value, bool)
+        out, covered = {}, np.zeros_like(ext)
+        for name, mask in mesh.physicalFaces.items():
+            m = np.asarray(mask.value, bool) & ext
+            out[name] = m
+            covered |= m
+        if np.any(ext & ~covered):
+            out["wall"] = ext & ~covered
+        spec = self.walls
+        object.__setattr__(self, "_wall_dict", _walls_from(
+            spec if not isinstance(spec, dict) else {k: v for k, v in spec.items()}, tuple(out)))
+        return out
+
+    def wall_models(self, names) -> tuple:
+        return tuple(self._wall_dict[n] for n in names)
+
+
+def disk(radius: float, cell_size: float, walls=0.0) -> GmshSection:
+    """Circular cross-section of ``radius`` (nm) centred at the origin, one wall region
+    "wall", triangles of size ``cell_size`` (nm)."""
+    geo = f"""
+    h = {cell_size}; R = {radius};
+    Point(1) = {{0, 0, 0, h}}; Point(2) = {{R, 0, 0, h}}; Point(3) = {{0, R, 0, h}};
+    Point(4) = {{-R, 0, 0, h}}; Point(5) = {{0, -R, 0, h}};
+    Circle(1) = {{2, 1, 3}}; Circle(2) = {{3, 1, 4}}; Circle(3) = {{4, 1, 5}};
+    Circle(4) = {{5, 1, 2}};
+    Line Loop(5) = {{1, 2, 3, 4}}; Plane Surface(6) = {{5}};
+    Physical Line("wall") = {{1, 2, 3, 4}}; Physical Surface("inside") = {{6}};
+    """
+    return GmshSection(geo, walls)
+
+
+def polygon(points, names, cell_size: float, walls=0.0) -> GmshSection:
+    """Polygonal cross-section (trench, notch, L-shaped corner, ...): ``points`` (n, 2) in
+    nm counter-clockwise, ``names`` the wall region of each side (side i joins point i to
+    i+1); sides with the same name form one region."""
+    pts = np.asarray(points, float)
+    if len(names) != len(pts):
+        raise ValueError("give one region name per side")
+    lines = [f"Point({i + 1}) = {{{float(x)!r}, {float(y)!r}, 0, {float(cell_size)!r}}};"
+             for i, (x, y) in enumerate(pts)]
+    n = len(pts)
+    lines += [f"Line({i + 1}) = {{{i + 1}, {(i + 1) % n + 1}}};" for i in range(n)]
+    lines.append(f"Line Loop({n + 1}) = {{{', '.join(str(i + 1) for i in range(n))}}};")
+    lines.append(f"Plane Surface({n + 2}) = {{{n + 1}}};")
+    for name in dict.fromkeys(names):
+        ids = ", ".join(str(i + 1) for i, nm in enumerate(names) if nm == name)
+        lines.append(f'Physical Line("{name}") = {{{ids}}};')
+    lines.append(f'Physical Surface("inside") = {{{n + 2}}};')
+    return GmshSection("\n".join(lines), walls)
+
+
+# --------------------------------------------------------------------------------------
+# Solver and result
+# --------------------------------------------------------------------------------------
+
+
+def solve_cross_section(
+    model: Model,
+    disorder: PointDisorder,
+    section: CrossSection,
+    mu: float,
+    field,
+    temperature: float = 0.0,
+    energy_points: int = 24,
+    progress: Callable[[int, int], None] | None = None,
+    rtol: float = 1e-10,
+    maxiter: int = 200,
+    precondition: bool = True,
+    **numerics,
+) -> "SectionResponse":
+    """Linear response of a wire: a 3D sample translation invariant along the field.
+
+    Parameters
+    ----------
+    model, disorder, mu, field, temperature, energy_points, progress, **numerics :
+        as in :func:`~mesokinetics.solve_slab`. The model must be 3D and the field (V/nm)
+        along a coordinate axis, the wire axis; the cross-section is the plane normal to it.
+    section : :class:`Rectangle`, :class:`GmshSection` (see :func:`disk`, :func:`polygon`)
+    rtol, maxiter : tolerance and iteration cap of the outer GMRES solve
+    precondition : use the diffusion preconditioner (False: plain GMRES, for studies)
+
+    The shells are sampled with Gauss-Legendre nodes in cos(theta) about the wire axis
+    (``polar`` in all, per hemisphere polar/2) times ``azimuth`` trapezoid nodes in the
+    cross-section plane, so the grid is mirror symmetric about both cross-section axes
+    when ``azimuth`` is a multiple of 4. The bulk (:func:`solve_uniform`) solution with
+    the same shells is kept as ``result.bulk``.
+    """
+    from .boltzmann.section import SectionProblem, SectionSolver
+
+    if not isinstance(section, CrossSection):
+        raise TypeError(f"section must be a CrossSection, got {type(section).__name__}")
+    mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
+    if model.dim != 3:
+        raise NotImplementedError(
+            "solve_cross_section needs a 3D model (the cross-section is the plane normal to "
+            "the field); for a 2D model a cross-section is a line: use solve_slab. The "
+            "periodic in-plane variant (unit cells of patterned strips) is not implemented.")
+    nonzero = np.nonzero(field)[0]
+    if len(nonzero) != 1:
+        raise ValueError(
+            f"the field must lie along one coordinate axis, the wire axis, got {field.tolist()}; "
+            "a component in the cross-section plane is screened by surface charges")
+    wire = int(nonzero[0])
+    axes = _cross_axes(wire)
+    numerics = {"grazing_panels": 1, **numerics, "grazing_axis": wire}
+    bulk = solve_uniform(model, disorder, mu, field, temperature, energy_points, None, **numerics)
+    if all(node.solution is None for node in bulk.nodes):
+        raise ValueError(f"mu = {mu} eV has no Fermi surface: a wire needs one")
+    ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
+    mfp = mean_free_path(ref.solution)
+    mesh = section.section_mesh(axes)
+    walls = section.wall_models(mesh.region_names)
+    nodes = []
+    for i, node in enumerate(bulk.nodes):
+        sol = None
+        if node.solution is not None:
+            prob = SectionProblem(node.solution.shell, disorder, mesh, walls, field, node.solution)
+            sol = SectionSolver(prob).solve(rtol=rtol, maxiter=maxiter, precondition=precondition)
+        nodes.append(SlabNode(node.weight, node.energy, sol))
+        if progress is not None:
+            progress(i + 1, len(bulk.nodes))
+    return SectionResponse(model, disorder, section, mesh, mu, field, temperature, nodes, bulk,
+                           mfp, wire)
+
+
+@dataclass
+class SectionResponse:
+    """Result of :func:`solve_cross_section`: maps over the cells of the cross-section.
+
+    mesh : :class:`~mesokinetics.boltzmann.section.SectionMesh` (centres, areas in nm, nm^2)
+    bulk : the :class:`~mesokinetics.UniformResponse` of the same material and field
+    mean_free_path : DOS-averaged |v| tau at mu (nm); wire_axis : index of the field axis
+    """
+
+    model: Model
+    disorder: PointDisorder
+    section: CrossSection
+    mesh: object
+    mu: float
+    field: np.ndarray
+    temperature: float
+    nodes: list
+    bulk: UniformResponse
+    mean_free_path: float
+    wire_axis: int
+
+    @property
+    def centers(self) -> np.ndarray:
+        """(J, 2) cell centres in the cross-section coordinates (nm)."""
+        return self.mesh.centers
+
+    @property
+    def areas(self) -> np.ndarray:
+        return self.mesh.volumes
+
+    @property
+    def solution(self):
+        """Solution on the shell at mu: g (P, J), moment (J, N, N), iterations, ..."""
+        node = min((n for n in self.nodes if n.solution is not None),
+                   key=lambda n: abs(n.energy - self.mu))
+        return node.solution
+
+    @property
+    def iterations(self) -> int:
+        return max(n.solution.iterations for n in self.nodes if n.solution is not None)
+
+    def density(self, op) -> Density:
+        """Maps of the four contributions to the density of ``op`` ((J,) cell fields,
+        operator unit per nm^3) at the given field."""
+        from .coherence import disorder_density, gradient_kernel, intraband_density
+
+        op = as_operator(op, self.model)
+        parts = np.zeros((4, self.mesh.cells))
+        axes = list(self.mesh.axes)
+        for node in self.nodes:
+            sol = node.solution
+            if sol is None:
+                continue
+            shell = sol.shell
+            op_eig = op.in_eigenbasis(shell.bands)
+            g = sol.g.T
+            parts[0] += node.weight * intraband_density(shell, g, op_eig)
+            kern = gradient_kernel(shell.bands, shell.eigen_mask, op_eig)[:, axes]  # (P, 2)
+            parts[2] += node.weight * np.einsum("pji,pi->j", sol.gradient, shell.weight[:, None] * kern)
+            parts[3] += node.weight * disorder_density(shell, g, sol.moment, sol.dos,
+                                                       self.disorder.gamma, op_eig)
+        parts[1] = self.bulk.density(op).intrinsic
+        return Density(parts[0], parts[1], parts[2], parts[3], f"{op.unit} nm^-{self.model.dim}")
+
+    def accumulation(self, op) -> Density:
+        """Each contribution minus its bulk value: the accumulation maps."""
+        d, b = self.density(op), self.bulk.density(op)
+        return Density(d.intraband - b.intraband, d.intrinsic - b.intrinsic,
+                       d.gradient - b.gradient, d.disorder - b.disorder, d.unit)
+
+    def mean(self, op) -> Density:
+        """Cross-section averages of the contributions (floats)."""
+        w = self.areas / np.sum(self.areas)
+        return self.density(op)._map(lambda x: float(np.sum(w * x)))
+
+    def conductance(self) -> float:
+        """Wire conductance per unit length, int j.Ehat dA / |E| (e^2/hbar nm)."""
+        ehat = self.field / np.linalg.norm(self.field)
+        j = self.density(charge_current(self.model, self.wire_axis)).total * ehat[self.wire_axis]
+        return float(np.sum(j * self.areas) / np.linalg.norm(self.field))
+
+    def conductance_ratio(self) -> float:
+        """Conductance over its bulk value sigma A (the wire size-effect ratio)."""
+        ehat = self.field / np.linalg.norm(self.field)
+        sigma = self.bulk.conductivity("internal").total @ ehat @ ehat
+        return self.conductance() / (sigma * float(np.sum(self.areas)))
+
+
+def export_fields(result: SectionResponse, operators: dict | None = None,
+                  accumulation: bool = False) -> dict:
+    """Mesh and named cell fields of a cross-section result, for ParaView writers.
+
+    operators : {name: operator} (default: the charge current along the wire). Each gives
+    the cell fields ``name`` (total) and ``name/intraband``, ``name/gradient``,
+    ``name/disorder`` (the intrinsic part is uniform). accumulation : subtract the bulk.
+
+    Returns a dict with ``points`` (V, 3) vertex coordinates (nm, z = 0, in the
+    cross-section coordinates), ``cells`` [(type, (K, n) connectivity)] grouped by type
+    ('triangle', 'quad', 'polygon'), ``cell_order`` (the cell indices of each group, in
+    the same order), ``centers`` (J, 3) cell centres, ``cell_data`` {name: (J,) array} in
+    the mesh's cell order, and ``axes`` (the model axes of the two coordinates).
+    """
+    mesh = result.mesh
+    if operators is None:
+        operators = {"current": charge_current(result.model, result.wire_axis)}
+    data = {}
+    for name, op in operators.items():
+        d = result.accumulation(op) if accumulation else result.density(op)
+        data[name] = np.broadcast_to(d.total, (mesh.cells,)).copy()
+        for part in ("intraband", "gradient", "disorder"):
+            data[f"{name}/{part}"] = np.broadcast_to(getattr(d, part), (mesh.cells,)).copy()
+    data["area"] = mesh.volumes.copy()
+    pad = lambda x: np.concatenate([x, np.zeros((len(x), 1))], axis=1)  # noqa: E731
+    groups: dict = {}
+    for j, verts in enumerate(mesh.cell_vertices or []):
+        kind = {3: "triangle", 4: "quad"}.get(len(verts), "polygon")
+        groups.setdefault(kind, ([], []))
+        groups[kind][0].append(verts)
+        groups[kind][1].append(j)
+    cells = [(k, np.array(v, int)) for k, (v, _) in groups.items()]
+    order = [np.array(o, int) for _, (_, o) in groups.items()]
+    return {"points": pad(mesh.vertices) if mesh.vertices is not None else None,
+            "cells": cells, "cell_order": order, "centers": pad(mesh.centers),
+            "cell_data": data, "axes": mesh.axes}
+
+
+# --------------------------------------------------------------------------------------
+# FiPy's own terms, for cross-checks (sign convention and outflow faces)
+# --------------------------------------------------------------------------------------
+
+
+def fipy_upwind_solve(mesh, velocity, tau: float, source: float, inflow_value: float,
+                      outflow: str = "upwind", sign: int = 1) -> np.ndarray:
+    """Solve u.grad g + g/tau = source on a FiPy mesh with FiPy's upwind term.
+
+    outflow : 'upwind' (the outgoing value leaves with the flow: the outflow face
+    coefficient is zeroed and its flux added as an implicit source on the wall cells) or
+    'default' (FiPy's no-flux outflow faces, a known trap); sign = -1 writes the
+    equation multiplied by -1 (FiPy issue #349, a known trap). Inflow faces are
+    constrained to ``inflow_value``. For tests; the solver does not use this.
+    """
+    import fipy
+
+    u = np.asarray(velocity, float)
+    var = fipy.CellVariable(mesh=mesh, value=0.0)
+    normals = np.asarray(mesh.faceNormals)
+    un = u @ normals
+    ext = np.asarray(mesh.exteriorFaces.value, bool)
+    inflow = ext & (un < 0)
+    out = ext & (un > 0)
+    var.constrain(inflow_value, where=inflow)
+    coeff = fipy.FaceVariable(mesh=mesh, rank=1, value=np.repeat(u[:, None], mesh.numberOfFaces, 1))
+    extra = 0.0
+    if outflow == "upwind":
+        coeff.setValue(0.0, where=np.repeat(out[None], 2, 0))
+        # outgoing flux A u.n g_cell as an implicit source on the wall cells
+        cells = np.ma.filled(mesh.faceCellIDs[0], 0)
+        w = np.bincount(cells[out], (np.asarray(mesh._faceAreas) * un)[out], mesh.numberOfCells)
+        extra = fipy.CellVariable(mesh=mesh, value=w / np.asarray(mesh.cellVolumes))
+    elif outflow != "default":
+        raise ValueError("outflow must be 'upwind' or 'default'")
+    eq = (fipy.UpwindConvectionTerm(coeff=coeff) + fipy.ImplicitSourceTerm(coeff=1.0 / tau + extra)
+          == source)
+    if sign < 0:
+        eq = (-fipy.UpwindConvectionTerm(coeff=coeff) - fipy.ImplicitSourceTerm(coeff=1.0 / tau + extra)
+              == -source)
+    solver = fipy.LinearLUSolver(tolerance=1e-14, criterion="initial", iterations=1)
+    eq.solve(var=var, solver=solver)
+    return np.asarray(var.value).copy()
