@@ -138,9 +138,13 @@ class SlabProblem:
         self.ct = self.coupling[:, None] * self.traces  # q_p = src_p + cT_p . s_j
         self.charge = (w * self.shell.multiplicity)[:, None] * self.g0  # neutrality weights
         self.flux = w * self.shell.multiplicity * self.velocity_normal
-        # response to a unit inflow: cell averages d_in and transmission e_tot
-        d_in, faces = self.sweep(np.zeros((len(w), len(self.widths))), np.ones(len(w)))
-        self.d_in, self.e_tot = d_in, self.outflow(faces)
+        # e^{-a} and (1 - e^{-a})/a per point and cell, in downstream order (k-major)
+        self._order = np.where(self.up[None, :], np.arange(self.cells)[:, None],
+                               self.cells - 1 - np.arange(self.cells)[:, None])  # (J, P)
+        self._decay, self._phi = _cell_factors(self.widths[self._order], self.lam[None, :])
+        # response to a unit inflow: cell averages d_in, face values, transmission e_tot
+        d_in, self.faces_in = self.sweep(np.zeros((len(w), self.cells)), np.ones(len(w)))
+        self.d_in, self.e_tot = d_in, self.outflow(self.faces_in)
         pp, rho, e = self.partner, self.rho, self.e_tot
         den = 1 - rho * rho[pp] * e * e[pp]
         self.alpha = rho * rho[pp] * e[pp] / den
@@ -181,8 +185,26 @@ class SlabProblem:
         return len(self.widths)
 
     def sweep(self, q: np.ndarray, g_in: np.ndarray):
-        """Exact cell averages (P, J) and face values (P, J+1) for sources q (P, J)."""
-        return _sweep(q, g_in, self.up, self.widths, self.lam, self.tau)
+        """Exact cell averages (P, J) and face values (P, J+1) for sources q (P, J).
+
+        All points advance together in their own downstream order (one loop over cells
+        for both directions); the exact step of THEORY.md section 6 is
+        <g> = q tau + (g - q tau) phi, g <- g e^{-a} + q tau (1 - e^{-a})."""
+        ncell, npts = self._order.shape
+        cols = np.arange(npts)
+        qt_ds = q.T[self._order, cols] * self.tau  # (J, P) in downstream order
+        avg_ds = np.empty((ncell, npts))
+        faces_ds = np.empty((ncell + 1, npts))
+        g = np.array(g_in, dtype=float)
+        faces_ds[0] = g
+        for k in range(ncell):
+            qt, decay = qt_ds[k], self._decay[k]
+            avg_ds[k] = qt + (g - qt) * self._phi[k]
+            g = g * decay + qt * (1 - decay)
+            faces_ds[k + 1] = g
+        avg = np.where(self.up[None, :], avg_ds, avg_ds[::-1]).T
+        faces = np.where(self.up[None, :], faces_ds, faces_ds[::-1]).T
+        return avg, faces
 
     def outflow(self, g_faces: np.ndarray) -> np.ndarray:
         """Value of g at the wall where each characteristic ends, (P,)."""
@@ -199,9 +221,11 @@ class SlabProblem:
     def finish(self, s, constants, residual) -> SlabShellSolution:
         """Final exact sweep with the solved moments s (J, N^2) and wall constants."""
         q = self.sources(s)
-        _, zero_in = self.sweep(q, np.zeros(len(q)))
-        g_in = self.inflow(self.outflow(zero_in), constants)
-        g_avg, g_faces = self.sweep(q, g_in)
+        avg0, faces0 = self.sweep(q, np.zeros(len(q)))
+        g_in = self.inflow(self.outflow(faces0), constants)
+        # linear in the inflow: add the unit-inflow responses instead of sweeping again
+        g_avg = avg0 + self.d_in * g_in[:, None]
+        g_faces = faces0 + self.faces_in * g_in[:, None]
         recomputed = g_avg.T @ self.wt
         consistency = float(np.linalg.norm(recomputed - s) / self.scale)
         wall_constants = [np.nan, np.nan]
@@ -261,9 +285,11 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
     wt, ct, charge, tau, source = prob.wt, prob.ct, prob.charge, prob.tau, prob.source
 
     # --- direct part: zero inflow, sources in every cell ---------------------------------
-    direct = np.zeros((ncell, nn, ncell, nn))  # d S_j / d s_i
+    iu = np.triu_indices(nn)
+    nsym = len(iu[0])
+    direct = np.empty((ncell, nn, ncell, nn))  # d S_j / d s_i
+    total = np.zeros((ncell, ncell, nsym + r * nn))  # both directions, physical order
     direct_src = np.zeros((ncell, nn))  # S_j from e E.v
-    neutral_direct = np.zeros((r, ncell, nn))
     neutral_src = np.zeros(r)
     h_out = np.zeros((npts, ncell))  # outflow at the far wall per unit q in cell i
     for direction in (True, False):
@@ -271,10 +297,11 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
         if sel.size == 0:
             continue
         order = np.arange(ncell) if direction else np.arange(ncell)[::-1]
-        decay, phi = _cell_factors(widths[order][None, :], prob.lam[sel, None])
+        decay, phi = prob._decay[:, sel].T, prob._phi[:, sel].T  # (P_sel, J) downstream
         t = tau[sel]
-        # one matmul per cell gives both d S_j / d s_i (N^4 columns) and the neutrality rows
-        ab = (wt[sel][:, :, None] * ct[sel][:, None, :]).reshape(sel.size, nn * nn)
+        # one matmul per cell gives both d S_j / d s_i and the neutrality rows; the block
+        # wT_a cT_b = w_p c_p T_pa T_pb is symmetric in (a, b), so only a <= b is computed
+        ab = (wt[sel][:, iu[0]] * ct[sel][:, iu[1]])
         nab = np.einsum("pr,pb->prb", charge[sel], ct[sel]).reshape(sel.size, r * nn)
         both = np.concatenate([ab, nab], axis=1)
         buf = np.zeros((ncell, ncell, both.shape[1]))  # [k, i] in downstream order
@@ -290,14 +317,15 @@ def assemble_direct(prob: SlabProblem) -> tuple[np.ndarray, np.ndarray]:
             face[:k] *= decay[:, k]
             face[k] = t * (1 - decay[:, k])
             face_src = face_src * decay[:, k] + src_t * (1 - decay[:, k])
-        phys = buf if direction else buf[::-1, ::-1]  # physical cell order (a view)
-        direct += phys[:, :, : nn * nn].reshape(ncell, ncell, nn, nn).transpose(0, 2, 1, 3)
-        neutral_direct += np.einsum("j,jirb->rib", widths, phys[:, :, nn * nn :].reshape(
-            ncell, ncell, r, nn))
+        total += buf if direction else buf[::-1, ::-1]  # physical cell order
         avg_src = avg_src if direction else avg_src[::-1]  # (J, P_sel)
         direct_src += avg_src @ wt[sel]
         neutral_src += widths @ (avg_src @ charge[sel])
         h_out[sel[:, None], order[None, :]] = face.T
+    for col, (a, b) in enumerate(zip(*iu)):  # unpack the symmetric (a, b) columns
+        direct[:, a, :, b] = total[:, :, col]
+        direct[:, b, :, a] = total[:, :, col]
+    neutral_direct = np.einsum("j,jirb->rib", widths, total[:, :, nsym:].reshape(ncell, ncell, r, nn))
 
     # --- wall loops: g_in = alpha o_p + beta o_R + kappa . C, o_p = sum_i h_out (src + cT.s_i)
     pp = prob.partner
@@ -348,25 +376,3 @@ def _cell_factors(h, lam):
         phi = np.where(a > 1e-8, -np.expm1(-a) / a, 1.0 - a / 2)
     phi = np.where(np.isfinite(a), phi, 0.0)
     return decay, phi
-
-
-def _sweep(q, g_in, up, widths, lam, tau):
-    """Exact cell averages and face values of g for piecewise-constant sources q (P, J)."""
-    npts, ncell = q.shape
-    g_avg = np.zeros((npts, ncell))
-    faces = np.zeros((npts, ncell + 1))
-    for direction in (True, False):
-        sel = np.nonzero(up == direction)[0]
-        if sel.size == 0:
-            continue
-        order = np.arange(ncell) if direction else np.arange(ncell)[::-1]
-        decay, phi = _cell_factors(widths[None, :], lam[sel, None])
-        t = tau[sel]
-        g = g_in[sel].copy()
-        faces[sel, 0 if direction else ncell] = g
-        for j in order:
-            qt = q[sel, j] * t
-            g_avg[sel, j] = qt + (g - qt) * phi[:, j]
-            g = g * decay[:, j] + qt * (1 - decay[:, j])
-            faces[sel, j + 1 if direction else j] = g
-    return g_avg, faces
