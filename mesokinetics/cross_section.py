@@ -382,14 +382,11 @@ class SectionResponse:
 
     def accumulation(self, op) -> Density:
         """Each contribution minus its bulk value: the accumulation maps."""
-        d, b = self.density(op), self.bulk.density(op)
-        return Density(d.intraband - b.intraband, d.intrinsic - b.intrinsic,
-                       d.gradient - b.gradient, d.disorder - b.disorder, d.unit)
+        return self.density(op) - self.bulk.density(op)
 
     def mean(self, op) -> Density:
         """Cross-section averages of the contributions (floats)."""
-        w = self.areas / np.sum(self.areas)
-        return self.density(op)._map(lambda x: float(np.sum(w * x)))
+        return self.density(op).weighted_mean(self.areas)
 
     def conductance(self) -> float:
         """Wire conductance per unit length, int j.Ehat dA / |E| (e^2/hbar nm)."""

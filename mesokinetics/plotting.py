@@ -5,11 +5,11 @@ Every axis label carries its unit. Figures are written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .io.atomic import atomic_output
 
 #: Line styles of the contributions of paper Eqs. (1)-(2).
 PART_STYLES = {
@@ -26,16 +26,8 @@ def save_figure(fig, path, dpi: int = 150) -> Path:
 
     The format follows the suffix (.png, .pdf, .svg). Returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 
@@ -225,16 +217,8 @@ def _save_fast(fig, path: Path, dpi: int = 120) -> Path:
     """Like :func:`save_figure` (atomic) but relying on the constrained layout of the
     figure instead of a tight bounding box, which costs a second full draw."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

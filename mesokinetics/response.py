@@ -57,6 +57,16 @@ class Density:
     def interband(self):
         return self.intrinsic + self.gradient + self.disorder
 
+    def __sub__(self, other: "Density") -> "Density":
+        """Contribution-wise difference (e.g. a profile minus the bulk: accumulation)."""
+        return Density(self.intraband - other.intraband, self.intrinsic - other.intrinsic,
+                       self.gradient - other.gradient, self.disorder - other.disorder, self.unit)
+
+    def weighted_mean(self, weights: np.ndarray) -> "Density":
+        """Contribution-wise average of profiles with the given cell weights (floats)."""
+        w = np.asarray(weights, float) / np.sum(weights)
+        return self._map(lambda x: float(np.sum(w * np.broadcast_to(x, w.shape))))
+
     def _map(self, fn, unit=None) -> "Density":
         return Density(
             fn(self.intraband), fn(self.intrinsic), fn(self.gradient), fn(self.disorder),
@@ -441,15 +451,11 @@ class SlabResponse:
 
     def accumulation(self, op) -> Density:
         """Each contribution minus its bulk value: the edge accumulation profiles."""
-        d = self.density(op)
-        b = self.bulk.density(op)
-        return Density(d.intraband - b.intraband, d.intrinsic - b.intrinsic,
-                       d.gradient - b.gradient, d.disorder - b.disorder, d.unit)
+        return self.density(op) - self.bulk.density(op)
 
     def mean(self, op) -> Density:
         """Width-averaged contributions across the sample (floats)."""
-        w = self.widths / np.sum(self.widths)
-        return self.density(op)._map(lambda x: float(np.sum(w * x)))
+        return self.density(op).weighted_mean(self.widths)
 
     def sheet_conductance(self) -> float:
         """int_0^W j.Ehat dy / |E| (e^2/hbar nm^(3-d)): conductance per unit length along

@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import io as _io
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_write
 
 __all__ = ["PARTS", "Result", "ResultError", "load_result", "atomic_write", "summary_text"]
 
@@ -48,22 +48,6 @@ FORMAT = "mesokinetics-result"
 
 class ResultError(ValueError):
     """A folder that is not a (complete) result folder; one-line message."""
-
-
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 def _jsonable(x):

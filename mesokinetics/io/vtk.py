@@ -23,11 +23,12 @@ meshio issue 1351).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
+
+from .atomic import atomic_output
 
 __all__ = ["array_name", "profile_mesh", "write_result", "write_collection", "cell_arrays"]
 
@@ -101,16 +102,8 @@ def write_result(path, result, length: float | None = None, cells: int | None = 
 
     path = Path(path)
     mesh = profile_mesh(result, length, cells)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".vtu")
-    os.close(fd)
-    try:
+    with atomic_output(path, ".vtu") as tmp:
         meshio.write(tmp, mesh, file_format="vtu")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return path
 
 

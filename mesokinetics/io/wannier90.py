@@ -41,12 +41,12 @@ and requires the others to be 0 (and, in tb.dat, the lattice vectors to be block
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_write
 
 from ..models.lattice import TightBinding
 
@@ -361,23 +361,6 @@ def read_tb(path, dim: int = 3, use_centers: bool = False, **kwargs) -> TightBin
     return model
 
 
-def _atomic_write(path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _r3(model: TightBinding) -> np.ndarray:
     r = np.zeros((len(model.R), 3), int)
     r[:, : model.dim] = model.R
@@ -413,7 +396,7 @@ def write_hr(path, model: TightBinding, header: str | None = None) -> None:
                 v = h[row, col]
                 out.append(f"{r[0]:5d}{r[1]:5d}{r[2]:5d}{row + 1:5d}{col + 1:5d} "
                            f"{_num(v.real)} {_num(v.imag)}")
-    _atomic_write(path, "\n".join(out) + "\n")
+    atomic_write(path, "\n".join(out) + "\n")
 
 
 def write_tb(path, model: TightBinding, header: str | None = None,
@@ -457,4 +440,4 @@ def write_tb(path, model: TightBinding, header: str | None = None,
                 vals = p[:, row, col] * ANGSTROM_PER_NM
                 out.append(f"{row + 1:5d}{col + 1:5d}   " + " ".join(
                     f"{_num(v.real)} {_num(v.imag)}" for v in vals))
-    _atomic_write(path, "\n".join(out) + "\n")
+    atomic_write(path, "\n".join(out) + "\n")
