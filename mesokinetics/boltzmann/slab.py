@@ -24,7 +24,9 @@ Everything is linear in (s_j, C). The map s -> S is assembled exactly as a dense
 vectorized over shell points and source cells (contracted with BLAS on the fly), the
 wall-loop part as a low-rank product. The bordered system (cell equations, wall-flux
 rows, neutrality rows) is solved directly. Nothing is iterated, so the cost does not
-grow with W / l (source iteration would stall for elastic scattering).
+grow with W / l (source iteration would stall for elastic scattering). For fine grids
+(more than ``DIRECT_LIMIT`` unknowns J N^2) the same equations are solved matrix-free by
+:mod:`~mesokinetics.boltzmann.slab_iterative`.
 """
 
 from __future__ import annotations
