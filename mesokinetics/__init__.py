@@ -6,7 +6,8 @@ Internal units: hbar = 1, energies in eV, lengths in nm, e = -1, fields in V/nm
 
 from . import kubo, models, operators, reference, units
 from .disorder import PointDisorder
-from .cross_section import GmshSection, Rectangle, SectionResponse, disk, polygon, solve_cross_section
+from .cross_section import (GmshSection, PeriodicStrip, Rectangle, SectionResponse, disk, polygon,
+                            solve_cross_section, solve_periodic_strip)
 from .geometry import Film, Fuchs, Slab, Soffer, Strip
 from .response import Density, SlabResponse, UniformResponse, solve_slab, solve_uniform
 from .shells import Numerics, ShellSamplingError
@@ -26,6 +27,8 @@ __all__ = [
     "SlabResponse",
     "solve_slab",
     "solve_cross_section",
+    "solve_periodic_strip",
+    "PeriodicStrip",
     "SectionResponse",
     "Rectangle",
     "GmshSection",

@@ -242,6 +242,126 @@ def polygon(points, names, cell_size: float, walls=0.0) -> GmshSection:
     return GmshSection("\n".join(lines), walls)
 
 
+@dataclass(frozen=True)
+class PeriodicStrip(CrossSection):
+    """Unit cell of a patterned strip of a 2D material: 0 < x < length (periodic, along
+    the field), 0 < y < width (walls), on a uniform FiPy ``Grid2D``; optional rectangular
+    notches or holes (cells removed, their faces a wall region "notch").
+
+    Parameters
+    ----------
+    length, width : nm (length: the period along x)
+    walls : wall models of the regions ("bottom" y = 0, "top" y = width, "notch"): one
+        value, a sequence in that order, or a dict (missing names diffuse)
+    cells : (cells along x, cells along y), or one number for both
+    notches : rectangles (x0, x1, y0, y1) in nm removed from the domain (cells whose
+        centres lie inside); a rectangle touching y = 0 or width is a notch, one inside
+        a hole. Put their edges on cell faces.
+    local_walls : one diffuse re-emission constant per wall face (zero particle flux
+        through every face: a locally insulating wall; one extra transport solve per wall
+        face) instead of one per region (an equipotential re-emitter, which lets current
+        enter a region at one face and leave it at another: through a notch)
+    """
+
+    length: float
+    width: float
+    walls: object = 0.0
+    cells: object = 32
+    notches: tuple = ()
+    local_walls: bool = True
+
+    def __post_init__(self):
+        for name in ("length", "width"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a positive length in nm, got {v!r}")
+        cells = self.cells if isinstance(self.cells, (tuple, list)) else (self.cells, self.cells)
+        if len(cells) != 2 or any(not isinstance(c, (int, np.integer)) or c < 1 for c in cells):
+            raise ValueError(f"cells must be a positive integer or a pair, got {self.cells!r}")
+        object.__setattr__(self, "cells", tuple(int(c) for c in cells))
+        notches = tuple(tuple(float(v) for v in r) for r in self.notches)
+        if any(len(r) != 4 or r[1] <= r[0] or r[3] <= r[2] for r in notches):
+            raise ValueError("notches are rectangles (x0, x1, y0, y1) with x0 < x1, y0 < y1")
+        object.__setattr__(self, "notches", notches)
+        object.__setattr__(self, "walls", _walls_from(self.walls, ("bottom", "top", "notch")))
+
+    def fipy_mesh(self):
+        import fipy
+
+        nx, ny = self.cells
+        return fipy.Grid2D(dx=self.length / nx, dy=self.width / ny, nx=nx, ny=ny)
+
+    def regions(self, mesh) -> dict:
+        return {"left": mesh.facesLeft, "right": mesh.facesRight,
+                "bottom": mesh.facesBottom, "top": mesh.facesTop}
+
+    def wall_models(self, names) -> tuple:
+        return tuple(self.walls[n.split(":")[0]] for n in names)
+
+    def section_mesh(self, axes=(0, 1)):
+        """The Grid2D with the left and right faces joined (period ``length`` along x)
+        and the notch cells removed (their faces the region "notch")."""
+        from .boltzmann.section import SectionMesh
+
+        fm = self.fipy_mesh()
+        sm = section_mesh_from_fipy(fm, self.regions(fm), axes)
+        fc, normals = sm.face_cells.copy(), sm.normals.copy()
+        names = list(sm.region_names)
+        region = sm.region.copy()
+        left = np.nonzero(region == names.index("left"))[0]
+        right = np.nonzero(region == names.index("right"))[0]
+        left = left[np.argsort(sm.face_centers[left, 1])]
+        right = right[np.argsort(sm.face_centers[right, 1])]
+        # right faces (outward normal +x) become interior faces to the first column
+        fc[right, 1] = fc[left, 0]
+        region[right] = -1
+        keep = np.ones(len(fc), bool)
+        keep[left] = False
+        xy = sm.centers
+        removed = np.zeros(sm.cells, bool)
+        for x0, x1, y0, y1 in self.notches:
+            removed |= (xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)
+        if np.all(removed):
+            raise ValueError("the notches remove every cell")
+        notch = len(names)
+        a, b = fc[:, 0], fc[:, 1]
+        ra, rb = removed[a], np.where(b >= 0, removed[np.maximum(b, 0)], False)
+        keep &= ~(ra & ((b < 0) | rb))
+        flip = keep & ra & ~rb  # the kept cell is the second one: it becomes the first
+        fc[flip, 0], fc[flip, 1] = b[flip], -1
+        normals[flip] *= -1
+        cut = keep & ~ra & rb
+        fc[cut, 1] = -1
+        region[flip | cut] = notch
+        new = np.cumsum(~removed) - 1
+        fc = np.where(fc >= 0, new[np.maximum(fc, 0)], -1)[keep]
+        region = region[keep]
+        present = [r for r in ("bottom", "top") if np.any(region == names.index(r))]
+        if np.any(region == notch):
+            present.append("notch")
+        lookup = {names.index(r) if r != "notch" else notch: i for i, r in enumerate(present)}
+        region = np.array([lookup.get(int(r), -1) for r in region])
+        cv = [c for c, r in zip(sm.cell_vertices, removed) if not r]
+        if self.local_walls:  # one region per wall face, named "region:k"
+            wall = np.nonzero(region >= 0)[0]
+            base = region[wall]
+            order = np.lexsort((np.arange(len(wall)), base))
+            counts = {}
+            new_names = []
+            for f in wall[order]:
+                name = present[region[f]]
+                k = counts.get(name, 0)
+                counts[name] = k + 1
+                new_names.append(f"{name}:{k}")
+                region[f] = len(new_names) - 1
+            present = new_names
+        return SectionMesh(
+            centers=sm.centers[~removed], volumes=sm.volumes[~removed], face_cells=fc,
+            normals=normals[keep], areas=sm.areas[keep], face_centers=sm.face_centers[keep],
+            region=region, region_names=tuple(present), vertices=sm.vertices,
+            cell_vertices=cv, axes=tuple(axes), period=(float(self.length), 0.0))
+
+
 # --------------------------------------------------------------------------------------
 # Solver and result
 # --------------------------------------------------------------------------------------
@@ -286,8 +406,8 @@ def solve_cross_section(
     if model.dim != 3:
         raise NotImplementedError(
             "solve_cross_section needs a 3D model (the cross-section is the plane normal to "
-            "the field); for a 2D model a cross-section is a line: use solve_slab. The "
-            "periodic in-plane variant (unit cells of patterned strips) is not implemented.")
+            "the field); for a 2D model a cross-section is a line: use solve_slab, or "
+            "solve_periodic_strip for the unit cell of a patterned strip.")
     nonzero = np.nonzero(field)[0]
     if len(nonzero) != 1:
         raise ValueError(
@@ -314,6 +434,63 @@ def solve_cross_section(
             progress(i + 1, len(bulk.nodes))
     return SectionResponse(model, disorder, section, mesh, mu, field, temperature, nodes, bulk,
                            mfp, wire)
+
+
+def solve_periodic_strip(
+    model: Model,
+    disorder: PointDisorder,
+    strip: PeriodicStrip,
+    mu: float,
+    field,
+    temperature: float = 0.0,
+    energy_points: int = 24,
+    progress: Callable[[int, int], None] | None = None,
+    rtol: float = 1e-10,
+    maxiter: int = 200,
+    precondition: bool = True,
+    **numerics,
+) -> "PeriodicStripResponse":
+    """Linear response of a patterned strip of a 2D material: one unit cell
+    (:class:`PeriodicStrip`), periodic along the field (x), walls at y = 0, width and on
+    the notches. The distribution g(x, y, k) is periodic in x; the field is uniform (no
+    self-consistent potential: as in the wires, charge accumulates around notches and
+    its gradients carry the current around them).
+
+    Parameters as in :func:`solve_cross_section`; the model must be 2D and the field
+    along x. The shells are the strip's (:func:`~mesokinetics.solve_slab`): an angular
+    rule graded towards grazing incidence on the y walls, so without notches the result
+    is the strip's, up to the first-order discretization in y.
+    """
+    from .boltzmann.section import SectionProblem, SectionSolver
+
+    if not isinstance(strip, PeriodicStrip):
+        raise TypeError(f"strip must be a PeriodicStrip, got {type(strip).__name__}")
+    mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
+    if model.dim != 2:
+        raise NotImplementedError("solve_periodic_strip needs a 2D model; for a 3D wire use "
+                                  "solve_cross_section")
+    if field[1] != 0 or field[0] == 0:
+        raise ValueError(f"the field must lie along x (the periodic direction), got "
+                         f"{field.tolist()}")
+    numerics = {**numerics, "grazing_axis": 1}
+    bulk = solve_uniform(model, disorder, mu, field, temperature, energy_points, None, **numerics)
+    if all(node.solution is None for node in bulk.nodes):
+        raise ValueError(f"mu = {mu} eV has no Fermi surface: a strip needs one")
+    ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
+    mfp = mean_free_path(ref.solution)
+    mesh = strip.section_mesh((0, 1))
+    walls = strip.wall_models(mesh.region_names)
+    nodes = []
+    for i, node in enumerate(bulk.nodes):
+        sol = None
+        if node.solution is not None:
+            prob = SectionProblem(node.solution.shell, disorder, mesh, walls, field, node.solution)
+            sol = SectionSolver(prob).solve(rtol=rtol, maxiter=maxiter, precondition=precondition)
+        nodes.append(SlabNode(node.weight, node.energy, sol))
+        if progress is not None:
+            progress(i + 1, len(bulk.nodes))
+    return PeriodicStripResponse(model, disorder, strip, mesh, mu, field, temperature, nodes,
+                                 bulk, mfp, 0)
 
 
 @dataclass
@@ -399,6 +576,22 @@ class SectionResponse:
         ehat = self.field / np.linalg.norm(self.field)
         sigma = self.bulk.conductivity("internal").total @ ehat @ ehat
         return self.conductance() / (sigma * float(np.sum(self.areas)))
+
+
+@dataclass
+class PeriodicStripResponse(SectionResponse):
+    """Result of :func:`solve_periodic_strip` (maps over the cells of the unit cell; the
+    coordinates are (x, y))."""
+
+    def sheet_conductance(self) -> float:
+        """Current through the strip per unit field, (1/L) int j_x dA / |E| (e^2/hbar):
+        the strip's :meth:`~mesokinetics.SlabResponse.sheet_conductance`."""
+        return self.conductance() / float(self.section.length)
+
+    def conductance_ratio(self) -> float:
+        """Sheet conductance over the bulk sigma W of the unpatterned strip."""
+        sigma = self.bulk.conductivity("internal").total[0, 0]
+        return self.sheet_conductance() / (sigma * float(self.section.width))
 
 
 def export_fields(result: SectionResponse, operators: dict | None = None,

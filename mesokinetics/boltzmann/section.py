@@ -33,11 +33,22 @@ right preconditioner of diffusion-synthetic-acceleration type,
 
     M^-1 = I + L^-1 K_0,   L s = (I - K_0) s + B^i d_i s - d_i (D^ij d_j s),
 
-the gradient expansion of the transport operator (K_0 the uniform kernel; B, D moments
-of the shell; zero-flux walls) discretized on the same mesh and factorized once. The
-slow modes of the transport iteration are the long-wavelength conserved densities, which
-L captures, so the iteration count stays flat as the sample grows to many mean free paths.
+the gradient expansion of the *discrete* transport operator (K_0 the uniform kernel; B, D
+moments of the shell) on the same mesh, factorized once. Consistency with the upwind
+scheme matters once cells approach a mean free path: the B flux is upwinded per shell
+point (the scheme's own diffusion (h/2)|u.n| d_nn), and the walls enter as the transport
+sees them at leading order (g = tau q in the wall cell): the outgoing half-range flux of
+the moments leaves the wall cell, the specular part returns through the mirror states,
+the diffuse part returns as the region constants C_r, extra unknowns of L with one row
+each (zero particle flux into the region). With zero-flux walls instead, L overestimates
+the response of charge modes that vary along a diffuse wall (which re-emits one constant
+per region and so locally absorbs them), and the outer count grew from 9 to 20 between 2
+and 50 mean free paths; with these terms it is flat (8-9; docs/cross_section.md).
 Charge neutrality (the zero mode) is imposed afterwards by adding the homogeneous solution.
+
+Periodic domains (``SectionMesh.period``, the unit cells of patterned 2D strips): faces
+across the period are ordinary interior faces; the single-direction operators are then
+cyclic rather than triangular and are factorized with COLAMD like the orbits.
 """
 
 from __future__ import annotations
@@ -68,6 +79,9 @@ class SectionMesh:
     vertices : (V, 2) vertex coordinates; cell_vertices : list of (J,) vertex-index
         tuples in counter-clockwise order (for export; optional)
     axes : model axes (indices) of the two cross-section coordinates
+    period : (Lx, Ly) periods of a periodic domain (0 along a non-periodic coordinate),
+        or None; interior faces may then join cells across the period (the centre
+        difference of such a face is taken modulo the period)
     """
 
     centers: np.ndarray
@@ -81,6 +95,7 @@ class SectionMesh:
     vertices: np.ndarray | None = None
     cell_vertices: list | None = None
     axes: tuple = (1, 2)
+    period: tuple | None = None
 
     def __post_init__(self):
         self.interior = np.nonzero(self.face_cells[:, 1] >= 0)[0]
@@ -96,6 +111,15 @@ class SectionMesh:
     @property
     def cells(self) -> int:
         return len(self.volumes)
+
+    def center_difference(self, faces: np.ndarray) -> np.ndarray:
+        """centres[second] - centres[first] (F, 2) of interior ``faces``, modulo the period."""
+        d = self.centers[self.face_cells[faces, 1]] - self.centers[self.face_cells[faces, 0]]
+        if self.period is not None:
+            per = np.asarray(self.period, float)
+            wrap = per > 0
+            d[:, wrap] -= per[wrap] * np.round(d[:, wrap] / per[wrap])
+        return d
 
     @property
     def area(self) -> float:
@@ -285,7 +309,7 @@ class SectionProblem:
             n = len(orbit) * ncell
             a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                               shape=(n, n))
-            if len(orbit) == 1:
+            if len(orbit) == 1 and mesh.period is None:
                 # upwind order: the operator of one direction is triangular there
                 perm = np.argsort(mesh.centers @ self.u[orbit[0]], kind="stable")
                 lu = sla.splu(a[perm][:, perm].tocsc(), permc_spec="NATURAL")
@@ -356,10 +380,19 @@ class SectionProblem:
 
 class SectionSolver:
     """Outer solve of one :class:`SectionProblem`: diffuse constants eliminated exactly,
-    GMRES on the cell moments with the diffusion preconditioner."""
+    GMRES on the cell moments with the diffusion preconditioner.
 
-    def __init__(self, prob: SectionProblem):
+    numerical_diffusion, wall_terms : build the preconditioner's L consistent with the
+        upwind scheme and with the walls (default); False, False gives the earlier
+        zero-flux-wall operator (for studies; same solution, more iterations at large
+        sizes)
+    """
+
+    def __init__(self, prob: SectionProblem, numerical_diffusion: bool = True,
+                 wall_terms: bool = True):
         self.prob = prob
+        self.wall_terms = wall_terms
+        self.numerical_diffusion = numerical_diffusion
         nd = len(prob.diffuse)
         nregion = len(prob.walls)
         self.unit_s, self.unit_charge = [], []
@@ -410,9 +443,15 @@ class SectionSolver:
         inner = mesh.interior
         c0, c1 = mesh.face_cells[inner, 0], mesh.face_cells[inner, 1]
         n = mesh.normals[inner]
-        dist = np.abs(np.sum((mesh.centers[c1] - mesh.centers[c0]) * n, axis=1))
+        dist = np.abs(np.sum(mesh.center_difference(inner) * n, axis=1))
         area = mesh.areas[inner]
         dnn = np.einsum("fi,fj,ijab->fab", n, n, dten) * (area / dist)[:, None, None]
+        if self.numerical_diffusion:
+            # the upwind scheme's own diffusion, (h/2)|u.n| d_nn per face: with it L is
+            # the gradient expansion of the *discrete* transport operator
+            un = np.abs(u @ n.T)  # (P, F)
+            wk = (w * tau**2 * c)[:, None] * np.einsum("pa,pb->pab", t, t).reshape(len(w), -1)
+            dnn = dnn + (0.5 * area)[:, None, None] * (un.T @ wk).reshape(-1, nn, nn)
         bn = np.einsum("fi,iab->fab", n, bvec) * (0.5 * area)[:, None, None]
         eye_k = np.eye(nn) - self.k0
         blocks_r, blocks_c, blocks_v = [], [], []
@@ -430,12 +469,52 @@ class SectionSolver:
         add(c1, c1, dnn - bn)
         add(c1, c0, -dnn - bn)
         size = ncell * nn
+        nd = len(prob.diffuse) if self.wall_terms else 0
+        if self.wall_terms:
+            # walls as the discrete transport sees them, at leading order (g = tau q in
+            # the wall cell): the outgoing half-range flux of the tau q moments leaves the
+            # cell, the specular part comes back through the mirror states, the diffuse
+            # part comes back as the region constant C_r (extra unknowns, one row each:
+            # zero particle flux into the region). Zero-flux walls instead overestimate
+            # the response of charge modes that vary along a diffuse wall (that wall
+            # re-emits one constant per region, so locally it absorbs them).
+            fb, rho, feed = prob.f_b, prob.rho, prob.feeder
+            bcell = prob.bcell
+            wct = np.einsum("pb,pa->pba", prob.wt, prob.ct).reshape(len(w), -1)
+            out = np.maximum(fb, 0.0)
+            loss = ((out * tau[:, None] ** 2).T @ wct).reshape(-1, nn, nn)
+            inflow = fb < 0
+            spec = np.where(inflow, -fb * rho, 0.0) * tau[:, None]  # (P, B)
+            ct_fed = prob.ct[feed] * tau[feed][..., None]  # (P, B, nn)
+            gain = np.einsum("pf,pb,pfa->fba", spec, prob.wt, ct_fed)
+            add(bcell, bcell, loss - gain)
+            emit = (prob.emit * tau[:, None]).T @ prob.wt  # (B, nn) per unit C
+            fw = prob.flux_weight
+            row_s = (out * tau[:, None] * fw[:, None]).T @ prob.ct - np.einsum(
+                "pf,pfa->fa", np.where(inflow, -fb * rho, 0.0) * fw[:, None], ct_fed)
+            row_c = -(fw @ prob.emit)  # (B,)
+            for k, reg in enumerate(prob.diffuse):
+                sel = np.nonzero(prob.bregion == reg)[0]
+                rows_ = (bcell[sel, None] * nn + np.arange(nn)[None, :]).ravel()
+                # column C_k in the cell rows; row k: flux into region k
+                blocks_r.append(rows_)
+                blocks_c.append(np.full(rows_.size, size + k))
+                blocks_v.append(-emit[sel].ravel())
+                scale = 1.0 / max(np.abs(row_c[sel]).sum(), 1e-300)
+                blocks_r.append(np.full(rows_.size + 1, size + k))
+                blocks_c.append(np.concatenate([rows_, [size + k]]))
+                blocks_v.append(np.concatenate([row_s[sel].ravel(), [row_c[sel].sum()]]) * scale)
+            z = np.linalg.qr(prob.modes.T)[0]
+        else:
+            z = np.linalg.qr(homogeneous_modes(t, w, tau, c)[0].T)[0]  # (nn, r) null of I - K0
         lv = sp.csc_matrix((np.concatenate(blocks_v), (np.concatenate(blocks_r),
-                                                      np.concatenate(blocks_c))), shape=(size, size))
-        z = np.linalg.qr(homogeneous_modes(t, w, tau, c)[0].T)[0]  # (nn, r) null of I - K0
+                                                      np.concatenate(blocks_c))),
+                           shape=(size + nd, size + nd))
         r = z.shape[1]
         if r:
-            border = sp.csc_matrix(np.kron(mesh.volumes[:, None], z) / np.sqrt(mesh.area))
+            border = np.zeros((size + nd, r))
+            border[:size] = np.kron(mesh.volumes[:, None], z) / np.sqrt(mesh.area)
+            border = sp.csc_matrix(border)
             lv = sp.bmat([[lv, border], [border.T, None]], format="csc")
         self.precond_size = size
         self.precond = sla.splu(lv.tocsc())
