@@ -103,6 +103,15 @@ Fermi momentum k_F down to the Lorentzian width Gamma/|v_r| (the RA integrand is
 Lorentzian of width 1/(2 tau) in energy), then out to ``far`` x k_F and a mapped tail
 k = k_far / t to infinity. The panel layout is the same on every ray, so the angular
 integrand is smooth and the trapezoid converges spectrally.
+
+Lattice models (2D ``TightBinding``, anything with a ``sampler`` and ``lattice_vectors``):
+the periodic Brillouin zone in fractional coordinates, a ``bz_grid``^2 grid of cells
+bisected adaptively (quadtree) toward the Fermi surface until every cell it crosses has an
+energy spread below ``bz_resolution`` x Gamma_min, with a tensor Gauss-Legendre rule of
+``bz_order``^2 nodes per leaf (:func:`build_lattice_grid`). No UV cutoff: the SCBA and
+ladder integrals run over the whole zone. The per-k integrands (K2, K3, SCBA, ladder)
+are the same as for continuum models; only the quadrature differs. The node count grows
+like mu tau (measured counts and convergence in docs/kubo.md).
 """
 
 from __future__ import annotations
@@ -126,6 +135,7 @@ __all__ = [
     "KuboResponse",
     "solve_uniform_kubo",
     "scba_self_energy",
+    "build_lattice_grid",
 ]
 
 
@@ -148,6 +158,18 @@ class KuboNumerics:
     ep_condition : eigenvector condition number above which the Fermi-sea energy
         integral at a k point is done numerically on the contour mu + i y (> 1)
     contour_nodes : Gauss-Legendre nodes of that contour integral (>= 8)
+
+    Lattice models (periodic Brillouin zone, :func:`build_lattice_grid`):
+
+    bz_grid : initial cells per reciprocal-lattice direction (>= 2)
+    bz_order : Gauss-Legendre nodes per side of every leaf cell (>= 1)
+    bz_resolution : leaf cells near the Fermi surface have an energy spread (bound on
+        |eps_n(k) - eps_n(center)| over the cell) below bz_resolution x Gamma_min, the
+        smallest Born broadening (> 0; smaller is finer)
+    bz_far : a cell is bisected while some band at its center lies within bz_far x its
+        energy spread of mu (> 1; larger grades more gently)
+    bz_max_level : largest number of bisections (>= 0)
+    bz_max_points : the grid may not exceed this many nodes (ValueError otherwise)
     """
 
     angles: int = 48
@@ -160,15 +182,23 @@ class KuboNumerics:
     scba_max_iter: int = 200
     ep_condition: float = 1e4
     contour_nodes: int = 96
+    bz_grid: int = 16
+    bz_order: int = 4
+    bz_resolution: float = 1.0
+    bz_far: float = 3.0
+    bz_max_level: int = 16
+    bz_max_points: int = 4_000_000
 
     def __post_init__(self) -> None:
         ints = {"angles": 4, "order": 2, "tail_panels": 1, "scan_points": 16,
-                "scba_max_iter": 1, "contour_nodes": 8}
+                "scba_max_iter": 1, "contour_nodes": 8, "bz_grid": 2, "bz_order": 1,
+                "bz_max_level": 0, "bz_max_points": 1}
         for name, low in ints.items():
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise ValueError(f"numerics {name} must be an integer >= {low}, got {value!r}")
-        for name, low in (("ratio", 1.0), ("far", 1.0), ("ep_condition", 1.0)):
+        for name, low in (("ratio", 1.0), ("far", 1.0), ("ep_condition", 1.0),
+                          ("bz_far", 1.0), ("bz_resolution", 0.0)):
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.integer, np.floating)) or not (
                 np.isfinite(value) and value > low
@@ -245,10 +275,7 @@ def build_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> 
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
     if getattr(model, "sampler", None) is not None:
-        raise NotImplementedError(
-            "the Kubo solver integrates continuum models on polar grids about k = 0; models "
-            "with their own Brillouin-zone sampler (lattice models) are not supported yet"
-        )
+        return build_lattice_grid(model, mu, gamma_min, num)
     snum = Numerics(angles=num.angles, scan_points=num.scan_points)
     dirs, domega = ray_directions(2, snum)
     roots = find_ray_roots(model, dirs, mu, snum)
@@ -307,6 +334,78 @@ def build_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> 
     weight = w * r * domega[:, None] / (2 * np.pi) ** 2
     k = r[..., None] * dirs[:, None, :]
     return KGrid(k.reshape(-1, 2), weight.ravel(), inner.ravel(), levels, kf)
+
+
+def _spectral_norms(v: np.ndarray) -> np.ndarray:
+    """|| v ||_2 = sqrt(sum_i ||v^i||_2^2) of Hermitian velocity matrices (P, d, N, N)."""
+    return np.sqrt(np.sum(np.max(np.abs(np.linalg.eigvalsh(v)), axis=-1) ** 2, axis=-1))
+
+
+def build_lattice_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> KGrid:
+    """Adaptive quadrature of int_k = (1/V_cell) int d^2u over the Brillouin zone of a 2D
+    lattice model (k = u . B, fractional u in [0, 1)^2).
+
+    A ``bz_grid`` x ``bz_grid`` grid of cells is bisected (quadtree) near the Fermi surface:
+    a cell with center c and half-diagonal r (1/nm) has the energy spread
+    S = ||v(c)|| r + C r^2 / 2, a rigorous bound on |eps_n(k) - eps_n(c)| in the cell by
+    Weyl's inequality (||v|| the spectral norm of dh/dk, C = sum_R |R|^2 ||H(R)|| a bound
+    on ||d^2h/dk^2||). It is bisected while some band has |eps_n(c) - mu| < bz_far x S and
+    S > bz_resolution x Gamma_min, so every cell the Fermi surface crosses ends with a
+    spread below the Lorentzian width and cells grow geometrically (by 2 per level) with
+    the distance from the Fermi surface. Every leaf carries a bz_order^2 tensor
+    Gauss-Legendre rule. The SCBA and ladder integrals run over the whole zone (no UV
+    cutoff: ``inner`` is all True).
+    """
+    from .brillouin import lattice_geometry
+
+    if model.dim != 2:
+        raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
+    b, vol = lattice_geometry(model)
+    half_diag = 0.5 * max(np.linalg.norm(b[0] + b[1]), np.linalg.norm(b[0] - b[1]))
+    cart = np.asarray(getattr(model, "R"), float) @ model.lattice_vectors
+    hops = np.asarray(model.H) / np.asarray(model.degeneracy)[:, None, None]
+    curv = float(np.sum(np.sum(cart**2, axis=1) * np.linalg.norm(hops, ord=2, axis=(1, 2))))
+    n0 = num.bz_grid
+    u = (np.arange(n0) + 0.5) / n0
+    centers = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
+    size = 1.0 / n0
+    leaves, sizes = [], []
+    level = 0
+    target = num.bz_resolution * max(gamma_min, 0.0)
+    corners = 0.25 * np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], float)
+    total = 0
+    while len(centers):
+        split = np.zeros(len(centers), bool)
+        if level < num.bz_max_level:
+            for s0 in range(0, len(centers), 65536):
+                k = centers[s0:s0 + 65536] @ b
+                e = np.linalg.eigvalsh(model.hamiltonian(k))
+                r = size * half_diag
+                spread = _spectral_norms(model.velocity(k)) * r + 0.5 * curv * r * r
+                near = np.any(np.abs(e - mu) < num.bz_far * spread[:, None], axis=1)
+                split[s0:s0 + 65536] = near & (spread > target)
+        leaves.append(centers[~split])
+        sizes.append(np.full(int(np.sum(~split)), size))
+        total += int(np.sum(~split)) * num.bz_order**2
+        if total + 4 * int(np.sum(split)) * num.bz_order**2 > num.bz_max_points:
+            raise ValueError(
+                f"the Brillouin-zone Kubo grid needs more than bz_max_points = "
+                f"{num.bz_max_points} nodes at level {level + 1} (the Lorentzian width "
+                f"Gamma = {gamma_min:.3g} eV is small for this zone): raise bz_max_points or "
+                "bz_resolution, or increase the disorder"
+            )
+        centers = (centers[split][:, None, :] + size * corners[None]).reshape(-1, 2)
+        size *= 0.5
+        level += 1
+    c = np.concatenate(leaves)
+    s = np.concatenate(sizes)
+    x, wx = np.polynomial.legendre.leggauss(num.bz_order)
+    xx = np.stack(np.meshgrid(x, x, indexing="ij"), -1).reshape(-1, 2)
+    ww = np.outer(wx, wx).ravel()
+    nodes = c[:, None, :] + 0.5 * s[:, None, None] * xx[None]
+    weight = (0.25 * s[:, None] ** 2 * ww[None]) / vol
+    k = nodes.reshape(-1, 2) @ b
+    return KGrid(k, weight.ravel(), np.ones(len(k), bool), level - 1, np.zeros((0, 0)))
 
 
 # ----------------------------------------------------------------------------------------
@@ -599,8 +698,9 @@ def solve_uniform_kubo(
 
     Parameters
     ----------
-    model : a 2D :class:`~mesokinetics.models.base.Model` (continuum, star-shaped Fermi
-        surfaces about k = 0)
+    model : a 2D :class:`~mesokinetics.models.base.Model`: continuum (star-shaped Fermi
+        surfaces about k = 0, polar grid) or lattice (``TightBinding``: adaptive
+        Brillouin-zone grid, options bz_*)
     disorder : :class:`~mesokinetics.disorder.PointDisorder`, gamma in eV^2 nm^2
     mu : chemical potential (eV)
     field : electric field (V/nm), 2 components
@@ -620,10 +720,12 @@ def solve_uniform_kubo(
     num = KuboNumerics.from_kwargs(numerics)
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
-    if getattr(model, "sampler", None) is not None:
+    lattice = getattr(model, "sampler", None) is not None
+    if lattice and getattr(model, "lattice_vectors", None) is None:
         raise NotImplementedError(
-            "the Kubo solver integrates continuum models on polar grids about k = 0; models "
-            "with their own Brillouin-zone sampler (lattice models) are not supported yet"
+            "the Kubo solver integrates continuum models on polar grids about k = 0 and "
+            "lattice models (with lattice_vectors) on the Brillouin zone; this model has a "
+            "custom sampler but no lattice"
         )
     gamma = float(disorder.gamma)
     n = model.size
@@ -633,6 +735,13 @@ def solve_uniform_kubo(
     # smallest Born broadening Gamma = (gamma/2) x eigenvalue of D: sets the finest panels
     gamma_min = float(np.min(np.linalg.eigvalsh(0.25 * gamma * (dos + _dagger(dos)))))
     gamma_min = max(gamma_min, 1e-12 * max(gamma * float(np.real(np.trace(dos))), 1e-300))
+    if lattice and not shell.empty:
+        # the Lorentzian width of band n at k_F is (gamma/2) <n|D|n>, which a matrix DOS
+        # with a small eigenvalue (orbital-polarized shells) would underestimate
+        vec = shell.bands.vectors
+        widths = 0.5 * gamma * np.real(np.einsum("pan,ab,pbn->pn", np.conj(vec), dos, vec))
+        on_shell = shell.bands.group[None, :] == np.asarray(shell.band)[:, None]
+        gamma_min = max(gamma_min, float(np.min(np.where(on_shell, widths, np.inf))))
     grid = build_grid(model, mu, gamma_min, num)
     inner = grid.inner
     h_in = model.hamiltonian(grid.k[inner])

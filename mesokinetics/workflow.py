@@ -28,7 +28,8 @@ from .disorder import PointDisorder
 from .geometry import Fuchs, Slab, Soffer
 from .io.config import Config, ConfigError, load_config
 from .io.results import PARTS, Result
-from .models import MassiveDirac, OrbitalTexture, ParabolicBand, RashbaFerromagnet
+from .models import (Haldane, MassiveDirac, OrbitalTexture, ParabolicBand, QiWuZhang,
+                     RashbaFerromagnet, RashbaLattice)
 from .response import mean_free_path, solve_slab, solve_uniform
 from .shells import Numerics
 from .units import E2_OVER_H
@@ -42,7 +43,7 @@ class RunError(RuntimeError):
 
 
 SHELL_NUMERICS = ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels",
-                  "grazing_panels")
+                  "grazing_panels", "bz_grid", "bz_refine", "bz_contour_points")
 
 
 @dataclass
@@ -67,8 +68,16 @@ def _label(config: Config) -> str:
 def _model(spec: dict):
     kind = spec["kind"]
     params = {k: v for k, v in spec.items() if k != "kind"}
+    if kind == "wannier90":
+        from .io.wannier90 import read_hr
+
+        dim = params["dim"]
+        lattice = [params[a] for a in ("a1", "a2", "a3")[:dim]]
+        spins = params["spins"] or None
+        return read_hr(params["hr_file"], lattice, dim=dim, spins=spins)
     cls = {"parabolic_band": ParabolicBand, "rashba_ferromagnet": RashbaFerromagnet,
-           "massive_dirac": MassiveDirac, "orbital_texture": OrbitalTexture}[kind]
+           "massive_dirac": MassiveDirac, "orbital_texture": OrbitalTexture,
+           "rashba_lattice": RashbaLattice, "qi_wu_zhang": QiWuZhang, "haldane": Haldane}[kind]
     return cls(**params)
 
 
@@ -86,9 +95,9 @@ def build(config: Config | dict | str) -> Built:
     name = _label(config)
     try:
         model = _model(c["model"])
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         raise ConfigError(f"{name}: [model]: {exc}") from None
-    numerics = {k: c["numerics"][k] for k in SHELL_NUMERICS}
+    numerics = {k: c["numerics"].get(k) for k in SHELL_NUMERICS}
     mu = c["conditions"]["mu"]
     dis = c["disorder"]
     shell_numerics = Numerics(**numerics)

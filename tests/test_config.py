@@ -6,6 +6,7 @@ import string
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -86,6 +87,10 @@ def test_parse_override_reads_toml_values_and_bare_words():
         parse_override("novalue")
 
 
+WANNIER = {"kind": "wannier90", "hr_file": "model_hr.dat", "a1": [0.3, 0.0], "a2": [0.0, 0.3],
+           "spins": ["up", "down"]}
+
+
 def _bad(**changes):
     data = copy.deepcopy(MINIMAL)
     for dotted, value in changes.items():
@@ -97,6 +102,9 @@ def _bad(**changes):
             node.pop(last)
         else:
             node[last] = value
+        if isinstance(value, dict):  # WANNIER-based tables may mark keys to drop
+            for k in [k for k, v in value.items() if v is _DELETE]:
+                value.pop(k)
     return data
 
 
@@ -142,6 +150,17 @@ BAD = [
     ("[conditions]", _bad(conditions=_DELETE), "missing section"),
     ("conditions.mu", _bad(conditions__mu=_DELETE), "required"),
     ("description", _bad(description="two\nlines"), "one line"),
+    # lattice models
+    ("model.hr_file", _bad(model=dict(WANNIER, hr_file=_DELETE)), "required"),
+    ("model.a3", _bad(model=dict(WANNIER, a3=[0.0, 0.0, 1.0])), "only for model.dim = 3"),
+    ("model.a3", _bad(model=dict(WANNIER, dim=3)), "required for model.dim = 3"),
+    ("model.a1", _bad(model=dict(WANNIER, a1=[1.0, 0.0, 0.0])), "expected 2 entries"),
+    ("model.spins", _bad(model=dict(WANNIER, spins=["up", "sideways"])), "'up', 'down'"),
+    ("observables.spin", _bad(model=dict(WANNIER, spins=[]), observables__spin=True), "no spin"),
+    ("observables.spin", _bad(model={"kind": "qi_wu_zhang"}, observables__spin=True), "no spin"),
+    ("observables.torque", _bad(model={"kind": "haldane"}, observables__torque=True), "torque"),
+    ("model.lattice_constant", _bad(model={"kind": "rashba_lattice", "lattice_constant": 0}), "out of range"),
+    ("model.convention", _bad(model={"kind": "haldane", "convention": "wannier"}), "one of"),
 ]
 
 
@@ -241,3 +260,32 @@ def test_fuzzed_overrides_give_config_error_or_a_config(text):
 def test_api_exports():
     assert mk.load_config is load_config
     assert callable(mk.run) and callable(mk.load_result)
+
+
+def test_lattice_model_kinds(tmp_path):
+    """Lattice kinds validate with their Brillouin-zone numerics; a wannier90 hr_file is
+    relative to the configuration file and recorded absolute; a missing file is a one-line
+    ConfigError when the model is built."""
+    from mesokinetics.io.wannier90 import write_hr
+    from mesokinetics.models import RashbaLattice
+    from mesokinetics.workflow import build
+
+    ok = load_config(_bad(model={"kind": "rashba_lattice", "alpha": 0.1, "exchange": 0.05},
+                          observables={"torque": True, "spin": True}, numerics={"bz_grid": 48}))
+    assert ok["model.lattice_constant"] == 0.1 and ok["numerics.bz_refine"] == 3
+    assert build(ok).model.dim == 2
+
+    lat = RashbaLattice(mass=1.0, alpha=0.1, lattice_constant=0.3)
+    write_hr(tmp_path / "model_hr.dat", lat)
+    data = _bad(model=dict(WANNIER), observables={"spin": True})
+    (tmp_path / "w.toml").write_text(to_toml(data))
+    config = load_config(tmp_path / "w.toml")
+    assert config["model.hr_file"] == str((tmp_path / "model_hr.dat").resolve())
+    model = build(config).model
+    k = np.array([[0.3, -0.2]])
+    assert np.allclose(model.hamiltonian(k), lat.hamiltonian(k), atol=1e-12)
+    assert model.spin_matrices is not None
+    (tmp_path / "model_hr.dat").unlink()
+    with pytest.raises(ConfigError, match="model_hr.dat") as err:
+        build(load_config(tmp_path / "w.toml"))
+    assert "\n" not in str(err.value)

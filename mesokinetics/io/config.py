@@ -33,6 +33,7 @@ __all__ = [
     "Key",
     "SCHEMA",
     "MODEL_KINDS",
+    "LATTICE_KINDS",
     "load_config",
     "validate",
     "find_preset",
@@ -137,7 +138,44 @@ MODEL_KINDS: dict[str, dict[str, Key]] = {
         "texture": Key("float", "eV nm^2", 0.0, doc="orbital texture B in k^2/2m + B (k.L)^2"),
         "dim": Key("int", "", 3, low=2, high=3, doc="spatial dimension d"),
     },
+    "rashba_lattice": {
+        "mass": Key("float", "m_e", 1.0, low=0, open_low=True,
+                    doc="band mass m (nearest-neighbour hopping t = hbar^2/(2 m a^2))"),
+        "alpha": Key("float", "eV nm", 0.0, doc="Rashba constant (alpha/a) sin(k a) terms"),
+        "exchange": Key("float", "eV", 0.0, doc="exchange J_e"),
+        "magnetization": Key("floats", "", [0.0, 0.0, 1.0], length=3,
+                             doc="direction m of the magnetization (normalized; nonzero)"),
+        "lattice_constant": Key("float", "nm", 0.1, low=0, open_low=True,
+                                doc="square-lattice constant a (2D; continuum Rashba ferromagnet for k_F a -> 0)"),
+    },
+    "qi_wu_zhang": {
+        "hopping": Key("float", "eV", 1.0, low=0, open_low=True, doc="hopping t"),
+        "mass": Key("float", "", 1.0, doc="mass u in units of t (Chern insulator for 0 < |u| < 2)"),
+        "lattice_constant": Key("float", "nm", 1.0, low=0, open_low=True, doc="square-lattice constant a (2D)"),
+    },
+    "haldane": {
+        "nn_hopping": Key("float", "eV", 1.0, doc="nearest-neighbour hopping t1"),
+        "nnn_hopping": Key("float", "eV", 0.1, doc="second-neighbour hopping t2"),
+        "phase": Key("float", "rad", 1.5707963267948966, doc="phase phi of the second-neighbour hopping"),
+        "mass": Key("float", "eV", 0.0, doc="sublattice mass M"),
+        "bond_length": Key("float", "nm", 0.142, low=0, open_low=True, doc="honeycomb bond length d (2D)"),
+        "convention": Key("str", "-", "atomic", choices=("atomic", "lattice"),
+                          doc="Bloch phase convention (with or without the site positions)"),
+    },
+    "wannier90": {
+        "hr_file": Key("str", "-", REQUIRED,
+                       doc="Wannier90 seedname_hr.dat (a path relative to the configuration file)"),
+        "dim": Key("int", "", 2, low=2, high=3,
+                   doc="spatial dimension d (R components beyond d must vanish in the file)"),
+        "a1": Key("floats", "nm", REQUIRED, doc="first lattice vector (d entries)"),
+        "a2": Key("floats", "nm", REQUIRED, doc="second lattice vector (d entries)"),
+        "a3": Key("floats", "nm", OPTIONAL, doc="third lattice vector (d = 3 only; 3 entries)"),
+        "spins": Key("strs", "-", [], choices=("up", "down"),
+                     doc="spin label of every Wannier function (empty: spinless); builds s = sigma/2"),
+    },
 }
+#: Model kinds with a Brillouin zone (lattice models: numerics bz_* apply).
+LATTICE_KINDS = ("rashba_lattice", "qi_wu_zhang", "haldane", "wannier90")
 
 GEOMETRY_KINDS = ("uniform", "strip", "film")
 WALL_KEYS = {
@@ -206,6 +244,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "cells": Key("int", "", 200, low=2, high=100000, doc="cells across the strip or film"),
         "wall_cell": Key("float", "nm", OPTIONAL, low=0, open_low=True,
                          doc="size of the first cell at each wall (default: mean free path / 100)"),
+        "bz_grid": Key("int", "", OPTIONAL, low=4, high=100000,
+                       doc="Brillouin-zone grid per reciprocal direction (lattice models; default 96 in 2D, 24 in 3D)"),
+        "bz_refine": Key("int", "", 3, low=0, high=12,
+                         doc="bisections of Fermi-sea cells crossed by a Fermi surface (lattice models)"),
+        "bz_contour_points": Key("int", "", 64, low=16, high=100000,
+                                 doc="points per 2D Fermi loop per reciprocal-vector length (lattice models)"),
     },
     "output": {
         "vtk": Key("bool", "-", True, doc="write ParaView files (result.vtu; strip and film)"),
@@ -301,6 +345,8 @@ def _check_value(value, key: Key, name: str, source: str, dim: int | None = None
             else:
                 if not isinstance(item, str):
                     raise _error(source, name, value, "expected a list of strings")
+                if key.choices is not None and item not in key.choices:
+                    raise _error(source, name, value, f"expected {key.allowed()}, got {item!r}")
                 out.append(item)
         return out
     raise AssertionError(k)
@@ -375,6 +421,15 @@ def validate(data: Mapping, source: str = "") -> dict:
     if "magnetization" in m and not any(m["magnetization"]):
         raise _error(source, "model.magnetization", m["magnetization"], "expected a nonzero 3-vector")
     dim = m.get("dim", 2)
+    if kind == "wannier90":
+        if dim == 2 and "a3" in m:
+            raise _error(source, "model.a3", m["a3"], "only for model.dim = 3")
+        if dim == 3 and "a3" not in m:
+            raise _error(source, "model.a3", _MISSING, "missing: required for model.dim = 3 (nm)")
+        for name in ("a1", "a2", "a3")[:dim]:
+            if len(m[name]) != dim:
+                raise _error(source, f"model.{name}", m[name],
+                             f"expected {dim} entries (one per model dimension, nm)")
 
     # [disorder]: exactly one specification
     disorder = _resolve_section(_check_table(data["disorder"], "disorder", source),
@@ -430,16 +485,17 @@ def validate(data: Mapping, source: str = "") -> dict:
 
     obs = _resolve_section(_check_table(data.get("observables", {}), "observables", source),
                            SCHEMA["observables"], "observables", source)
-    has_spin = kind in ("rashba_ferromagnet", "massive_dirac")
+    has_spin = kind in ("rashba_ferromagnet", "massive_dirac", "rashba_lattice") or (
+        kind == "wannier90" and bool(m["spins"]))
     has_orbital = kind == "orbital_texture"
     for name, ok, what in (("spin", has_spin, "spin"), ("pauli", has_spin, "spin"),
                            ("orbital", has_orbital, "orbital angular momentum")):
         if obs[name] and not ok:
             raise _error(source, f"observables.{name}", True,
                          f"model kind {kind!r} has no {what} degree of freedom")
-    if obs["torque"] and kind != "rashba_ferromagnet":
+    if obs["torque"] and kind not in ("rashba_ferromagnet", "rashba_lattice"):
         raise _error(source, "observables.torque", True,
-                     "the torque J_e m x <sigma> needs model kind 'rashba_ferromagnet'")
+                     "the torque J_e m x <sigma> needs model kind 'rashba_ferromagnet' or 'rashba_lattice'")
     for name, ok, what in (("spin_current", has_spin, "spin"),
                            ("orbital_current", has_orbital, "orbital angular momentum")):
         for pair in obs[name]:
@@ -550,6 +606,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, raw = key.strip(), raw.strip()
     if not key:
         raise ConfigError(f"--set {text!r}: empty key")
+    if not re.fullmatch(r"[^\s=]+", key):  # one-line errors: no whitespace in keys
+        raise ConfigError(f"--set {text!r}: malformed key {key!r}")
     return key, _parse_value(raw, f"--set {key}")
 
 
@@ -634,6 +692,12 @@ def load_config(source, overrides: Mapping[str, Any] | Iterable[str] | None = No
     label = os.fspath(source) if where else name
     for key, value in pairs.items():
         _set_dotted(raw, key, value, label)
+    model = raw.get("model")
+    if where and isinstance(model, dict) and model.get("kind") == "wannier90" \
+            and isinstance(model.get("hr_file"), str) and not Path(model["hr_file"]).is_absolute():
+        # files named by a configuration are relative to it; the resolved (absolute) path
+        # is what result folders record
+        model["hr_file"] = str((Path(where).resolve().parent / model["hr_file"]))
     data = validate(raw, label)
     data.setdefault("name", name)
     return Config(data, data["name"], where, pairs)
