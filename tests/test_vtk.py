@@ -108,3 +108,23 @@ def test_pvd_collection_refers_to_files_beside_it(saved, tmp_path):
     for s in sets:
         assert (pvd.parent / s.get("file")).is_file()
         assert not s.get("file").startswith("/")
+
+
+def test_cross_section_maps_read_back_with_vtk(tmp_path):
+    """solve_cross_section maps on their own mesh: VTK reads the cells and the arrays."""
+    from mesokinetics import operators as ops
+    from mesokinetics.cross_section import Rectangle, solve_cross_section
+    from mesokinetics.models import ParabolicBand
+
+    model = ParabolicBand(mass=1.0, dim=3)
+    disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 10.0)
+    rect = Rectangle(10.0, 8.0, 0.0, cells=(5, 4))
+    r = solve_cross_section(model, disorder, rect, 0.2, (1e-3, 0.0, 0.0), polar=6, azimuth=8)
+    path = vtk_io.write_section(tmp_path / "wire.vtu", r, {"current": ops.charge_current(model, "x")})
+    grid, arrays = read_vtu(path)
+    assert grid.GetNumberOfCells() == 20
+    name = "current [|e| eV nm/hbar nm^-3]"
+    assert name in arrays and arrays[name][0] == 1
+    expected = r.density(ops.charge_current(model, "x")).total
+    assert np.allclose(np.sort(arrays[name][1]), np.sort(expected), rtol=1e-12)
+    assert "current.gradient [|e| eV nm/hbar nm^-3]" in arrays

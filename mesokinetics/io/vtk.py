@@ -107,6 +107,45 @@ def write_result(path, result, length: float | None = None, cells: int | None = 
     return path
 
 
+def write_section(path, result, operators: dict | None = None, accumulation: bool = False) -> Path:
+    """Write the maps of a cross-section result (``solve_cross_section`` or
+    ``solve_periodic_strip``) to ``path`` (.vtu), atomically, on the section's own mesh.
+
+    operators : {name: operator}, default the charge current along the wire; each gives
+        the cell arrays "name [unit]" (total) and "name.intraband/gradient/disorder [unit]".
+    accumulation : write each contribution minus its bulk value.
+    """
+    import meshio
+
+    from ..cross_section import export_fields
+    from ..operators import as_operator
+
+    ops = None if operators is None else {k: as_operator(v, result.model) for k, v in operators.items()}
+    data = export_fields(result, ops, accumulation)
+    if data["points"] is None:
+        raise ValueError("this cross-section mesh carries no vertex geometry to export")
+    units = {name: as_operator(op, result.model).unit for name, op in (ops or {}).items()}
+    if ops is None:
+        units = {"current": "|e| eV nm/hbar"}
+    dim = result.model.dim
+    blocks = [(kind, conn) for kind, conn in data["cells"]]
+    cell_data = {}
+    for key, values in data["cell_data"].items():
+        name, _, part = key.partition("/")
+        unit = units.get(name, "nm^2") if name != "area" else "nm^2"
+        label = name if not part else f"{name}.{part}"
+        if name != "area":
+            label += f" [{unit} nm^-{dim}]"
+        else:
+            label += " [nm^2]"
+        cell_data[label] = [values[order] for order in data["cell_order"]]
+    mesh = meshio.Mesh(data["points"], blocks, cell_data=cell_data)
+    path = Path(path)
+    with atomic_output(path, ".vtu") as tmp:
+        meshio.write(tmp, mesh, file_format="vtu")
+    return path
+
+
 def write_collection(path, entries) -> Path:
     """Write a ParaView ``.pvd`` collection.
 
