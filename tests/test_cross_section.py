@@ -311,11 +311,15 @@ def test_package_imports_without_fipy():
 def test_square_wire_converges_first_order(metal3d):
     model, disorder = metal3d
     ref = rectangular_wire_ratio(1.0)
+    # polar 32 x azimuth 64 (2048 directions; about 1 GB of factors at 64 x 64 cells):
+    # measured errors +4.43e-3, +2.10e-3, +0.95e-3 at 16, 32, 64 cells and a Richardson
+    # extrapolation 2.0e-4 off the reference, the angular error of this shell
+    # (docs/validation.md). The 64 x 128 shell needs about 16 GB: too much for a test.
     ratio = {n: solve_cross_section(model, disorder, Rectangle(ELL, ELL, 0.0, cells=n), 0.2,
-                                    (1.0, 0.0, 0.0), polar=64, azimuth=128).conductance_ratio()
+                                    (1.0, 0.0, 0.0), polar=32, azimuth=64).conductance_ratio()
              for n in (16, 32, 64)}
     assert 1.8 < (ratio[16] - ref) / (ratio[32] - ref) < 2.3
-    assert 2 * ratio[64] - ratio[32] == pytest.approx(ref, abs=2e-4)
+    assert 2 * ratio[64] - ratio[32] == pytest.approx(ref, abs=3e-4)
 
 
 # --- preconditioner: walls and upwind diffusion in the DSA operator (issue 7) ---------------
