@@ -175,10 +175,17 @@ class GmshSection(CrossSection):
     walls: object = 0.0
 
     def fipy_mesh(self):
+        import os
         import shutil
+        import sysconfig
 
         import fipy
 
+        # the gmsh wheel puts its executable beside this Python's scripts, which need not
+        # be on PATH (virtual environments, pyenv before a rehash); FiPy calls it by name
+        scripts = sysconfig.get_path("scripts")
+        if shutil.which("gmsh") is None and shutil.which("gmsh", path=scripts) is not None:
+            os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
         if shutil.which("gmsh") is None:
             raise ImportError(
                 "curved or polygonal cross-sections are meshed by Gmsh, and no gmsh "
