@@ -22,27 +22,13 @@ import numpy as np
 
 import mesokinetics as mk
 from mesokinetics.cross_section import Rectangle, solve_cross_section
-from mesokinetics.models import from_callable
-from mesokinetics.units import mass_to_internal
-
-PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+from mesokinetics.models import RashbaFerromagnet
 
 
 def rashba_film(mass=1.0, alpha=0.1, exchange_y=0.05):
-    m = mass_to_internal(mass)
-
-    def h(k):
-        k2 = np.sum(k * k, -1)[:, None, None]
-        return (k2 / (2 * m) * np.eye(2) + alpha * (k[:, 1, None, None] * PAULI[0]
-                - k[:, 0, None, None] * PAULI[1]) + exchange_y * PAULI[1])
-
-    def v(k):
-        out = ((k / m)[:, :, None, None] * np.eye(2)).astype(complex)
-        out[:, 0] += -alpha * PAULI[1]
-        out[:, 1] += alpha * PAULI[0]
-        return out
-
-    return from_callable(h, 3, velocity=v, spin_matrices=PAULI / 2, momentum_scale=2.0)
+    """3D 'Rashba film' h = k^2/2m + alpha (s_x k_y - s_y k_x) + J s_y (no k_z coupling)."""
+    return RashbaFerromagnet(mass=mass, alpha=alpha, exchange=exchange_y,
+                             magnetization=(0.0, 1.0, 0.0), dim=3)
 
 
 def run(model, disorder, size, cells, precondition):

@@ -20,28 +20,13 @@ import numpy as np  # noqa: E402
 import mesokinetics as mk  # noqa: E402
 from mesokinetics import operators as ops  # noqa: E402
 from mesokinetics.cross_section import Rectangle, solve_cross_section  # noqa: E402
-from mesokinetics.models import from_callable  # noqa: E402
+from mesokinetics.models import RashbaFerromagnet  # noqa: E402
 from mesokinetics.plotting import save_figure  # noqa: E402
-from mesokinetics.units import mass_to_internal  # noqa: E402
-
-PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
 
 
 def rashba_film(mass=1.0, alpha=0.1):
-    m = mass_to_internal(mass)
-
-    def h(k):
-        k2 = np.sum(k * k, -1)[:, None, None]
-        return k2 / (2 * m) * np.eye(2) + alpha * (k[:, 1, None, None] * PAULI[0]
-                                                  - k[:, 0, None, None] * PAULI[1])
-
-    def v(k):
-        out = ((k / m)[:, :, None, None] * np.eye(2)).astype(complex)
-        out[:, 0] += -alpha * PAULI[1]
-        out[:, 1] += alpha * PAULI[0]
-        return out
-
-    return from_callable(h, 3, velocity=v, spin_matrices=PAULI / 2, momentum_scale=2.0)
+    """3D 'Rashba film' h = k^2/2m + alpha (s_x k_y - s_y k_x) (no k_z coupling)."""
+    return RashbaFerromagnet(mass=mass, alpha=alpha, dim=3)
 
 
 def main():

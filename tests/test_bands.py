@@ -116,3 +116,15 @@ def test_non_hermitian_hamiltonian_names_the_k_point():
 def test_bad_callable_shape_is_rejected():
     with pytest.raises(ValueError, match="shape"):
         from_callable(lambda k: np.ones((len(k), 2, 3)), dim=2)
+
+
+def test_rashba_film_velocity_is_exact_in_3d():
+    """RashbaFerromagnet(dim=3): k_z only in the kinetic energy; velocity vs differences."""
+    model = RashbaFerromagnet(mass=0.7, alpha=0.2, exchange=0.05, magnetization=(0, 1, 0), dim=3)
+    k = np.random.default_rng(1).normal(size=(12, 3))
+    fd = finite_difference_velocity(model.hamiltonian, k, model.fd_step)
+    assert np.max(np.abs(fd - model.velocity(k))) < 1e-10 * np.max(np.abs(model.velocity(k)))
+    flat = RashbaFerromagnet(mass=0.7, alpha=0.2, exchange=0.05, magnetization=(0, 1, 0))
+    k2 = k.copy()
+    k2[:, 2] = 0.0
+    assert np.allclose(model.hamiltonian(k2), flat.hamiltonian(k2[:, :2]))

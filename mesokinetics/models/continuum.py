@@ -75,9 +75,10 @@ class RashbaFerromagnet(Model):
     beta : Dresselhaus constant (eV nm)
     exchange : J_e (eV), the exchange splitting is 2 J_e
     magnetization : direction m (normalized here; any nonzero 3-vector)
+    dim : 2 (the 2DEG of the paper) or 3 (a "Rashba film" material: k_z enters only the
+        kinetic energy, for films and wires cut from it)
     """
 
-    dim = 2
     size = 2
     basis = ("up", "down")
     spin_matrices = PAULI / 2
@@ -89,7 +90,11 @@ class RashbaFerromagnet(Model):
         beta: float = 0.0,
         exchange: float = 0.0,
         magnetization=(0.0, 0.0, 1.0),
+        dim: int = 2,
     ) -> None:
+        if dim not in (2, 3):
+            raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+        self.dim = dim
         self.mass = _positive("mass", mass, "units of m_e")
         self.m = mass_to_internal(self.mass)
         self.alpha = _finite("alpha", alpha, "eV nm")
@@ -125,6 +130,9 @@ class RashbaFerromagnet(Model):
         sx, sy = PAULI[0], PAULI[1]
         vx = (k[..., 0] / self.m)[..., None, None] * _I2 + (-a * sy + b * sx)
         vy = (k[..., 1] / self.m)[..., None, None] * _I2 + (a * sx - b * sy)
+        if self.dim == 3:
+            vz = (k[..., 2] / self.m)[..., None, None] * _I2
+            return np.stack([vx, vy, vz], axis=-3)
         return np.stack([vx, vy], axis=-3)
 
 
