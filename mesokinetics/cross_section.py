@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .disorder import PointDisorder
-from .geometry import WallModel, as_wall, graded_faces
+from .geometry import as_wall, graded_faces
 from .models.base import Model
 from .operators import as_operator, charge_current
 from .response import (Density, SlabNode, UniformResponse, mean_free_path, solve_uniform,

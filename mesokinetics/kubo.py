@@ -290,7 +290,6 @@ def build_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> 
     nr = int(counts[0]) if n_rays else 0
     order_idx = np.lexsort((roots.radius, roots.ray))
     kf = roots.radius[order_idx].reshape(n_rays, nr)
-    rad_parts, w_parts = [], []
     if nr:
         # radial speeds |v_r| at the Fermi momenta -> Lorentzian widths in k
         band = roots.band[order_idx].reshape(n_rays, nr)

@@ -104,7 +104,6 @@ def sot_eq12(model: RashbaFerromagnet, mu: float, field, order: int = 32, angles
     k_in, k_out = kf[1], kf[-1]
     r = 0.5 * (k_out - k_in) * (x + 1) + k_in
     wr = 0.5 * (k_out - k_in) * w * r
-    theta = 2 * np.pi * np.arange(angles) / angles
     ee = E * np.asarray(field, float)
     grad = _b_perp_jacobian(model)  # constant for linear spin-orbit fields
     integrand = np.full((angles, order), 1.0)[..., None] * (ee @ grad)  # f_up - f_down = -1

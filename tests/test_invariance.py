@@ -1,7 +1,6 @@
 """Gauge covariance and degenerate-subspace independence of every contribution."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings, strategies as st
 
 import mesokinetics as mk

@@ -239,7 +239,7 @@ class SectionProblem:
         self.wt = w[:, None] * self.traces
         self.ct = self.coupling[:, None] * self.traces
         self.flux_weight = w * shell.multiplicity
-        npts, ncell = len(shell), mesh.cells
+        npts = len(shell)
         inner, bnd = mesh.interior, mesh.boundary
         self.f_int = mesh.areas[inner] * (self.u @ mesh.normals[inner].T)  # (P, Fi)
         self.f_b = mesh.areas[bnd] * (self.u @ mesh.normals[bnd].T)  # (P, B), outward

@@ -28,6 +28,15 @@ def axis_index(axis: int | str, dim: int, name: str = "axis") -> int:
     return int(axis)
 
 
+def unit_vector(name: str, value) -> np.ndarray:
+    """Validate a nonzero finite 3-vector (a direction such as the magnetization) and
+    return it normalized."""
+    vec = np.asarray(value, dtype=float)
+    if vec.shape != (3,) or not np.all(np.isfinite(vec)) or np.linalg.norm(vec) == 0:
+        raise ValueError(f"{name} must be a nonzero 3-vector, got {value!r}")
+    return vec / np.linalg.norm(vec)
+
+
 class Model:
     """A d-dimensional N-band Bloch Hamiltonian (paper Eq. 11 is one example).
 

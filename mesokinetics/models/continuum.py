@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..units import mass_to_internal
-from .base import PAULI, Model
+from .base import PAULI, Model, unit_vector
 
 _I2 = np.eye(2, dtype=complex)
 # Orbital angular momentum L = 1 in the real (Cartesian) p-orbital basis: (L_i)_jk = -i eps_ijk.
@@ -100,10 +100,7 @@ class RashbaFerromagnet(Model):
         self.alpha = _finite("alpha", alpha, "eV nm")
         self.beta = _finite("beta", beta, "eV nm")
         self.exchange = _finite("exchange", exchange, "eV")
-        mvec = np.asarray(magnetization, dtype=float)
-        if mvec.shape != (3,) or not np.all(np.isfinite(mvec)) or np.linalg.norm(mvec) == 0:
-            raise ValueError(f"magnetization must be a nonzero 3-vector, got {magnetization!r}")
-        self.magnetization = mvec / np.linalg.norm(mvec)
+        self.magnetization = unit_vector("magnetization", magnetization)
         kso = self.m * (abs(self.alpha) + abs(self.beta))
         self.momentum_scale = max(kso, np.sqrt(2 * self.m * max(abs(self.exchange), 0.1)))
 

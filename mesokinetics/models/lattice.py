@@ -26,13 +26,12 @@ orbital angular momentum matrices L (real-orbital basis) are built from these la
 
 from __future__ import annotations
 
-from itertools import product
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..units import mass_to_internal
-from .base import PAULI, Model
+from .base import PAULI, Model, unit_vector
 
 #: Orbital labels understood by the angular-momentum builder, by angular momentum l.
 ORBITALS = {
@@ -588,10 +587,7 @@ def POrbital(
     lam = _finite("spin_orbit", spin_orbit, "eV")
     jex = _finite("exchange", exchange, "eV")
     a = _positive("lattice_constant", lattice_constant, "nm")
-    mvec = np.asarray(magnetization, float)
-    if mvec.shape != (3,) or not np.all(np.isfinite(mvec)) or np.linalg.norm(mvec) == 0:
-        raise ValueError(f"magnetization must be a nonzero 3-vector, got {magnetization!r}")
-    mvec = mvec / np.linalg.norm(mvec)
+    mvec = unit_vector("magnetization", magnetization)
     if not spin and (lam != 0 or jex != 0):
         raise ValueError("spin_orbit and exchange need spin=True")
     onsite = np.diag([0.0, 0.0, cf]).astype(complex)
@@ -647,10 +643,7 @@ def RashbaLattice(
     al = _finite("alpha", alpha, "eV nm")
     jex = _finite("exchange", exchange, "eV")
     a = _positive("lattice_constant", lattice_constant, "nm")
-    mvec = np.asarray(magnetization, float)
-    if mvec.shape != (3,) or not np.all(np.isfinite(mvec)) or np.linalg.norm(mvec) == 0:
-        raise ValueError(f"magnetization must be a nonzero 3-vector, got {magnetization!r}")
-    mvec = mvec / np.linalg.norm(mvec)
+    mvec = unit_vector("magnetization", magnetization)
     t = 1.0 / (2 * m * a * a)
     sx, sy, sz = PAULI
     eye = np.eye(2, dtype=complex)
