@@ -24,7 +24,7 @@ from .disorder import PointDisorder
 from .geometry import as_wall, graded_faces
 from .models.base import Model
 from .operators import as_operator, charge_current
-from .response import (Density, SlabNode, UniformResponse, mean_free_path, solve_uniform,
+from .response import (Density, SlabNode, UniformResponse, bulk_reference,
                        validate_inputs)
 
 SIDES = ("left", "right", "bottom", "top")
@@ -405,8 +405,6 @@ def solve_cross_section(
     when ``azimuth`` is a multiple of 4. The bulk (:func:`solve_uniform`) solution with
     the same shells is kept as ``result.bulk``.
     """
-    from .boltzmann.section import SectionProblem, SectionSolver
-
     if not isinstance(section, CrossSection):
         raise TypeError(f"section must be a CrossSection, got {type(section).__name__}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
@@ -423,13 +421,19 @@ def solve_cross_section(
     wire = int(nonzero[0])
     axes = _cross_axes(wire)
     numerics = {"grazing_panels": 1, **numerics, "grazing_axis": wire}
-    bulk = solve_uniform(model, disorder, mu, field, temperature, energy_points, None, **numerics)
-    if all(node.solution is None for node in bulk.nodes):
-        raise ValueError(f"mu = {mu} eV has no Fermi surface: a wire needs one")
-    ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
-    mfp = mean_free_path(ref.solution)
+    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points,
+                               numerics, "a wire")
     mesh = section.section_mesh(axes)
-    walls = section.wall_models(mesh.region_names)
+    nodes = _solve_nodes(bulk, disorder, mesh, section.wall_models(mesh.region_names), field,
+                         rtol, maxiter, precondition, progress)
+    return SectionResponse(model, disorder, section, mesh, mu, field, temperature, nodes, bulk,
+                           mfp, wire)
+
+
+def _solve_nodes(bulk, disorder, mesh, walls, field, rtol, maxiter, precondition, progress):
+    """Solve the section problem on the shell of every energy node of ``bulk``."""
+    from .boltzmann.section import SectionProblem, SectionSolver
+
     nodes = []
     for i, node in enumerate(bulk.nodes):
         sol = None
@@ -439,8 +443,7 @@ def solve_cross_section(
         nodes.append(SlabNode(node.weight, node.energy, sol))
         if progress is not None:
             progress(i + 1, len(bulk.nodes))
-    return SectionResponse(model, disorder, section, mesh, mu, field, temperature, nodes, bulk,
-                           mfp, wire)
+    return nodes
 
 
 def solve_periodic_strip(
@@ -468,8 +471,6 @@ def solve_periodic_strip(
     rule graded towards grazing incidence on the y walls, so without notches the result
     is the strip's, up to the first-order discretization in y.
     """
-    from .boltzmann.section import SectionProblem, SectionSolver
-
     if not isinstance(strip, PeriodicStrip):
         raise TypeError(f"strip must be a PeriodicStrip, got {type(strip).__name__}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
@@ -480,22 +481,11 @@ def solve_periodic_strip(
         raise ValueError(f"the field must lie along x (the periodic direction), got "
                          f"{field.tolist()}")
     numerics = {**numerics, "grazing_axis": 1}
-    bulk = solve_uniform(model, disorder, mu, field, temperature, energy_points, None, **numerics)
-    if all(node.solution is None for node in bulk.nodes):
-        raise ValueError(f"mu = {mu} eV has no Fermi surface: a strip needs one")
-    ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
-    mfp = mean_free_path(ref.solution)
+    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points,
+                               numerics, "a strip")
     mesh = strip.section_mesh((0, 1))
-    walls = strip.wall_models(mesh.region_names)
-    nodes = []
-    for i, node in enumerate(bulk.nodes):
-        sol = None
-        if node.solution is not None:
-            prob = SectionProblem(node.solution.shell, disorder, mesh, walls, field, node.solution)
-            sol = SectionSolver(prob).solve(rtol=rtol, maxiter=maxiter, precondition=precondition)
-        nodes.append(SlabNode(node.weight, node.energy, sol))
-        if progress is not None:
-            progress(i + 1, len(bulk.nodes))
+    nodes = _solve_nodes(bulk, disorder, mesh, strip.wall_models(mesh.region_names), field,
+                         rtol, maxiter, precondition, progress)
     return PeriodicStripResponse(model, disorder, strip, mesh, mu, field, temperature, nodes,
                                  bulk, mfp, 0)
 

@@ -350,15 +350,8 @@ def solve_slab(
     # shells sampled with an angular rule refined towards grazing incidence on the walls;
     # the bulk reference uses the same shells, so p = 1 reproduces it to rounding
     numerics = {**numerics, "grazing_axis": normal}
-    bulk = solve_uniform(model, disorder, mu, field, temperature, energy_points, None, **numerics)
-    if all(node.solution is None for node in bulk.nodes):
-        raise ValueError(
-            f"mu = {mu} eV has no Fermi surface: a film or strip carries no intraband "
-            "current and needs a Fermi surface; for a purely intrinsic response use "
-            "solve_uniform"
-        )
-    ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
-    mfp = mean_free_path(ref.solution)
+    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points,
+                               numerics, "a film or strip")
     faces = slab.faces(mfp)
     nodes = []
     for i, node in enumerate(bulk.nodes):
@@ -370,6 +363,21 @@ def solve_slab(
         if progress is not None:
             progress(i + 1, len(bulk.nodes))
     return SlabResponse(model, disorder, slab, mu, field, temperature, faces, nodes, bulk, mfp)
+
+
+def bulk_reference(model, disorder, mu, field, temperature, energy_points, numerics,
+                   sample: str) -> tuple["UniformResponse", float]:
+    """The bulk solution on the shells a finite sample will use, and the mean free path
+    (nm) at mu that grades its mesh. ``sample`` names the sample in the error raised when
+    mu has no Fermi surface (a finite sample carries no intraband current without one)."""
+    bulk = solve_uniform(model, disorder, mu, field, temperature, energy_points, None, **numerics)
+    if all(node.solution is None for node in bulk.nodes):
+        raise ValueError(
+            f"mu = {mu} eV has no Fermi surface: {sample} carries no intraband current and "
+            "needs a Fermi surface; for a purely intrinsic response use solve_uniform"
+        )
+    ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
+    return bulk, mean_free_path(ref.solution)
 
 
 def mean_free_path(solution: ShellSolution) -> float:
