@@ -24,7 +24,7 @@ from .disorder import PointDisorder
 from .geometry import as_wall, graded_faces
 from .models.base import Model
 from .operators import as_operator, charge_current
-from .response import (Density, SlabNode, UniformResponse, bulk_reference,
+from .response import (Density, SlabNode, UniformResponse, bulk_reference, node_at_mu,
                        validate_inputs)
 
 SIDES = ("left", "right", "bottom", "top")
@@ -523,9 +523,7 @@ class SectionResponse:
     @property
     def solution(self):
         """Solution on the shell at mu: g (P, J), moment (J, N, N), iterations, ..."""
-        node = min((n for n in self.nodes if n.solution is not None),
-                   key=lambda n: abs(n.energy - self.mu))
-        return node.solution
+        return node_at_mu(self.nodes, self.mu).solution
 
     @property
     def iterations(self) -> int:

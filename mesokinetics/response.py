@@ -93,6 +93,17 @@ class EnergyNode:
     sea_bands: Bands | None = None
 
 
+def node_at_mu(nodes: list, mu: float):
+    """The energy node nearest ``mu`` (eV) among those with a Fermi shell, or None.
+
+    At T = 0 this is the single node; at T > 0 the thermal node nearest mu. Empty
+    nodes (energies without a Fermi surface) are skipped: a distribution or shell is
+    asked for, and an empty node has none.
+    """
+    full = [n for n in nodes if n.solution is not None]
+    return min(full, key=lambda n: abs(n.energy - mu)) if full else None
+
+
 def validate_inputs(model, disorder, mu, field, temperature):
     """Check the common inputs of every solver; returns (mu, field array, temperature)."""
     if not isinstance(model, Model):
@@ -222,8 +233,8 @@ class UniformResponse:
     @property
     def shell(self):
         """The Fermi shell (T = 0) or the shell at mu (T > 0), or None if empty."""
-        node = min(self.nodes, key=lambda n: abs(n.energy - self.mu))
-        return None if node.solution is None else node.solution.shell
+        node = node_at_mu(self.nodes, self.mu)
+        return None if node is None else node.solution.shell
 
     def response(self, op) -> Density:
         """Contributions per unit field along each axis: (d,) arrays, unit per (V/nm)."""
@@ -418,9 +429,7 @@ class SlabResponse:
     @property
     def solution(self):
         """Slab solution on the shell at mu (T = 0: the Fermi shell): g, g_faces, moment."""
-        node = min((n for n in self.nodes if n.solution is not None),
-                   key=lambda n: abs(n.energy - self.mu))
-        return node.solution
+        return node_at_mu(self.nodes, self.mu).solution
 
     @property
     def distribution(self) -> np.ndarray:

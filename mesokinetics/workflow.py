@@ -30,7 +30,7 @@ from .io.config import Config, ConfigError, load_config
 from .io.results import PARTS, Result
 from .models import (Haldane, MassiveDirac, OrbitalTexture, ParabolicBand, QiWuZhang,
                      RashbaFerromagnet, RashbaLattice)
-from .response import mean_free_path, solve_slab, solve_uniform
+from .response import mean_free_path, node_at_mu, solve_slab, solve_uniform
 from .shells import Numerics
 from .units import E2_OVER_H
 
@@ -328,8 +328,7 @@ def _collect(built: Built, response) -> tuple[dict, dict]:
         sol = response.solution
         arrays["distribution.g"] = np.asarray(sol.g, float)
         shell = sol.shell
-        energy = min((n for n in response.nodes if n.solution is not None),
-                     key=lambda n: abs(n.energy - response.mu)).energy
+        energy = node_at_mu(response.nodes, response.mu).energy
     elif node is not None:
         shell = node.solution.shell
         arrays["distribution.g"] = built.field @ node.solution.g
@@ -364,7 +363,4 @@ def _nm(power: int) -> str:
 
 
 def _fermi_node(uniform):
-    nodes = [n for n in uniform.nodes if n.solution is not None]
-    if not nodes:
-        return None
-    return min(nodes, key=lambda n: abs(n.energy - uniform.mu))
+    return node_at_mu(uniform.nodes, uniform.mu)

@@ -222,3 +222,21 @@ def test_chunked_fermi_sea_and_operator_fast_paths_agree_with_direct_evaluation(
     for operator in (op, ops.charge_current(model, "x"), ops.velocity(model, "y")):
         slow = bands.to_eigenbasis(operator(bands.k))
         assert np.allclose(operator.in_eigenbasis(bands), slow, atol=1e-13)
+
+
+def test_shell_at_mu_skips_empty_thermal_nodes():
+    """Just below a band bottom at T > 0 the thermal node nearest mu has no Fermi surface
+    while nodes above the bottom do: ``shell`` is the shell of the nearest non-empty node
+    (it used to return None, unlike every other "node at mu" pick)."""
+    import mesokinetics as mk
+    from mesokinetics.models import ParabolicBand
+
+    model = ParabolicBand(mass=1.0, dim=2)
+    disorder = mk.PointDisorder(gamma=1e-3)
+    r = mk.solve_uniform(model, disorder, -1e-3, (1e-3, 0.0), temperature=100.0)
+    nearest = min(r.nodes, key=lambda n: abs(n.energy - r.mu))
+    assert nearest.solution is None  # the case this test is about
+    shell = r.shell
+    assert shell is not None and not shell.empty
+    full = [n for n in r.nodes if n.solution is not None]
+    assert shell.energy == min(full, key=lambda n: abs(n.energy - r.mu)).energy
