@@ -21,7 +21,7 @@ import tracemalloc
 import numpy as np
 
 import mesokinetics as mk
-from mesokinetics.cross_section import Rectangle, solve_cross_section
+from mesokinetics import Rectangle, solve_cross_section
 from mesokinetics.models import RashbaFerromagnet
 
 
@@ -42,12 +42,12 @@ def run(model, disorder, size, cells, precondition):
 def run_zero_flux_walls(model, disorder, size, cells):
     """The previous preconditioner (zero-flux walls, no upwind diffusion), for comparison."""
     from mesokinetics.boltzmann.section import SectionProblem, SectionSolver
-    from mesokinetics.response import solve_uniform
+    from mesokinetics.response import bulk_reference
 
     field = np.array([1e-3, 0.0, 0.0])
     t0 = time.perf_counter()
-    bulk = solve_uniform(model, disorder, 0.2, field, 0.0, 24, None, polar=8, azimuth=32,
-                         grazing_panels=1, grazing_axis=0)
+    bulk, _ = bulk_reference(model, disorder, 0.2, field, 0.0, 24,
+                             mk.Numerics(polar=8, azimuth=32, grazing_panels=1), 0, "a wire")
     uni = [n.solution for n in bulk.nodes if n.solution is not None][0]
     rect = Rectangle(size, size, 0.0, cells=cells)
     mesh = rect.section_mesh((1, 2))

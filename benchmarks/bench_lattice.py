@@ -93,13 +93,14 @@ def run_3d_case(grid, refine, cell, chunk):
     import resource
 
     from mesokinetics import operators as ops
-    from mesokinetics.brillouin import intrinsic_response
-    from mesokinetics.shells import Numerics
+    from mesokinetics.numerics import Numerics
+    from mesokinetics.sampling import sample_sea
+    from mesokinetics.topology import intrinsic_response
 
     model = random_model_3d()
     num = Numerics(bz_grid=grid, bz_refine=refine, bz_cell_points=cell, bz_chunk=chunk)
     t = time.perf_counter()
-    sea = model.sampler.sea(model, 0.0, num)
+    sea = sample_sea(model, 0.0, num)
     t_sea = time.perf_counter() - t
     cur = [ops.charge_current(model, i) for i in range(3)]
     sigma = intrinsic_response(model, 0.0, cur, num, sea=sea)

@@ -20,6 +20,7 @@ import numpy as np
 import mesokinetics as mk
 from mesokinetics import operators as ops
 from mesokinetics.boltzmann.slab import SlabProblem
+from mesokinetics.response import bulk_reference
 from mesokinetics.models import RashbaFerromagnet
 
 ELL, MU = 20.0, 0.2
@@ -66,7 +67,8 @@ def upwind_source_iteration(cells: int, angles: int, width: float, tol: float = 
     """Uniform grid, g at cell centres, first-order upwind v_y dg/dy, diffuse walls
     (C from zero flux each iteration), S updated from g each iteration (source iteration),
     neutrality by removing the mean charge. Returns (G/G0, Sz_edge, iterations)."""
-    bulk = mk.solve_uniform(MODEL, DISORDER, MU, (1.0, 0.0), angles=angles, grazing_axis=1)
+    bulk, _ = bulk_reference(MODEL, DISORDER, MU, np.array([1.0, 0.0]), 0.0, 24,
+                             mk.Numerics(angles=angles), 1, "a strip")
     sol = bulk.nodes[0].solution
     faces = np.linspace(0.0, width, cells + 1)
     prob = SlabProblem(

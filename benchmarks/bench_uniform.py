@@ -29,7 +29,8 @@ from mesokinetics.bands import Bands
 from mesokinetics.boltzmann import solve_shell
 from mesokinetics.models import RashbaFerromagnet, from_callable
 from mesokinetics.response import EnergyNode, UniformResponse
-from mesokinetics.shells import Numerics, find_ray_roots, ray_directions, sample_sea, sample_shell
+from mesokinetics.numerics import Numerics
+from mesokinetics.sampling import find_ray_roots, ray_directions, sample_sea, sample_shell
 from mesokinetics.units import fs_to_internal, mass_to_internal
 
 MU, TAU_FS, ALPHA, MASS = 0.2, 100.0, 0.1, 1.0  # eV, fs, eV nm, m_e

@@ -1,52 +1,63 @@
 """mesokinetics: quantum kinetic linear response of weakly disordered multiband systems.
 
 Internal units: hbar = 1, energies in eV, lengths in nm, e = -1, fields in V/nm
-(see :mod:`mesokinetics.units`).
+(see :mod:`mesokinetics.units`). The package reads as the physics pipeline
+(docs/architecture.md): models -> bands -> sampling -> disorder -> boltzmann ->
+coherence -> response, with the Kubo-Bastin check (:mod:`mesokinetics.kubo`) as an
+independent route, and io, plotting, workflows and the command line outside the core.
 """
 
-from . import kubo, models, operators, reference, units
-from .disorder import PointDisorder
-from .cross_section import (GmshSection, PeriodicStrip, Rectangle, SectionResponse, disk, polygon,
-                            solve_cross_section, solve_periodic_strip)
-from .geometry import Film, Fuchs, Slab, Soffer, Strip
-from .response import Density, SlabResponse, UniformResponse, solve_slab, solve_uniform
-from .shells import Numerics, ShellSamplingError
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+
+from . import models, operators, reference, units
+from ._version import __version__
+from .disorder import PointDisorder
+from .numerics import Numerics
+from .response import (Contributions, PeriodicStripResponse, SectionResponse, SlabResponse,
+                       UniformResponse, solve_cross_section, solve_periodic_strip, solve_slab,
+                       solve_uniform)
+from .samples import Film, Fuchs, GmshSection, PeriodicStrip, Rectangle, Slab, Soffer, Strip, disk, polygon
+from .sampling import ShellSamplingError
+
+#: The former name of :class:`Contributions` (kept so that existing scripts still run).
+Density = Contributions
+
+# Loaded on first use: the Kubo check (an independent route, not needed for a solve) and
+# the workflow layer (TOML configs, result folders, the run driver) outside the core.
+_LAZY = {
+    "kubo": ("mesokinetics.kubo", None),
+    "topology": ("mesokinetics.topology", None),
+    "load_config": ("mesokinetics.io.config", "load_config"),
+    "load_result": ("mesokinetics.io.results", "load_result"),
+    "run": ("mesokinetics.workflow", "run"),
+}
 
 __all__ = [
-    "kubo",
-    "models",
-    "reference",
-    "operators",
-    "units",
-    "PointDisorder",
-    "Density",
-    "UniformResponse",
-    "solve_uniform",
-    "SlabResponse",
-    "solve_slab",
-    "solve_cross_section",
-    "solve_periodic_strip",
-    "PeriodicStrip",
-    "SectionResponse",
-    "Rectangle",
-    "GmshSection",
-    "disk",
-    "polygon",
-    "Slab",
-    "Film",
-    "Strip",
-    "Fuchs",
-    "Soffer",
-    "Numerics",
-    "ShellSamplingError",
+    "kubo", "topology", "models", "reference", "operators", "units",
+    "PointDisorder", "Numerics", "ShellSamplingError",
+    "Contributions", "Density",
+    "solve_uniform", "UniformResponse",
+    "solve_slab", "SlabResponse",
+    "solve_cross_section", "SectionResponse",
+    "solve_periodic_strip", "PeriodicStripResponse",
+    "Slab", "Film", "Strip", "Fuchs", "Soffer",
+    "Rectangle", "GmshSection", "PeriodicStrip", "disk", "polygon",
+    "load_config", "run", "load_result",
     "__version__",
 ]
 
-# Workflows (issue 6): configuration files, runs, result folders. Outside the physics core.
-from .io.config import load_config  # noqa: E402
-from .io.results import load_result  # noqa: E402
-from .workflow import run  # noqa: E402
 
-__all__ += ["load_config", "run", "load_result"]
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mesokinetics' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

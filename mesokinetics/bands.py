@@ -1,4 +1,4 @@
-"""Band geometry of h(k), vectorized over k (THEORY.md section 2).
+"""Band geometry of h(k), vectorized over k (docs/theory.md §2).
 
 Bands are groups of degenerate eigenvalues ("degenerate groups"), found once per model
 from generic k points and kept fixed in sorted order. Everything here is gauge
@@ -154,7 +154,7 @@ class Bands:
     def berry_connection(self) -> np.ndarray:
         """A^i_nm = i P_n v^i P_m / (eps_m - eps_n) for n != m (0 for n = m).
 
-        Shape (P, d, M, M, N, N), units nm. THEORY.md section 2.
+        Shape (P, d, M, M, N, N), units nm. docs/theory.md §2.
         """
         u = self.vectors
         m = self.n_bands

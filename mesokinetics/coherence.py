@@ -1,4 +1,4 @@
-"""Interband coherences, paper Eq. (1) (THEORY.md section 5): three local terms.
+"""Interband coherences, paper Eq. (1) (docs/theory.md §5): three local terms.
 
 All three are evaluated as traces in the eigenbasis of h(k), summing over eigen indices
 a (band n) and b (band m != n), which is gauge invariant inside degenerate groups.
@@ -50,7 +50,7 @@ def gradient_kernel(bands: Bands, shell_mask: np.ndarray, op_eig: np.ndarray) ->
     """G^i(k) = Tr[-(i/2) [dP_n/dk_i, P_n] o(k)] at shell points of band n, (P, d).
 
     ``shell_mask`` (P, N) marks the eigen indices of each point's band. The gradient
-    density is then sum_n int_k delta(eps_n - mu) grad g_n . G_n (THEORY.md section 5).
+    density is then sum_n int_k delta(eps_n - mu) grad g_n . G_n (docs/theory.md §5).
     Units: operator unit x nm.
     """
     inv = _band_offdiagonal(shell_mask, bands)

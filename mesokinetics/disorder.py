@@ -1,6 +1,6 @@
 """Weak scalar point disorder in the self-consistent Born approximation (paper Eqs. 3-4).
 
-THEORY.md section 3 (hbar = 1):
+docs/theory.md §3 (hbar = 1):
 
 * strength gamma = 2 pi n_i v0^2 (eV^2 nm^d)
 * matrix density of states D(E) = sum_q int_k delta(eps_q - E) P_q(k)   (N x N, eV^-1 nm^-d)
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models.base import Model
-from .shells import Numerics, Shell, sample_shell
+from .numerics import Numerics
+from .sampling import Shell, sample_shell
 from .units import fs_to_internal
 
 

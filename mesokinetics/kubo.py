@@ -1,13 +1,13 @@
 r"""Kubo-Bastin linear response with SCBA Green's functions and ladder vertex corrections.
 
-This module is the independent check of the kinetic engine (THEORY.md section 7, paper
+This module is the independent check of the kinetic engine (docs/theory.md §10, paper
 Eqs. 5-10): the T = 0 response of any observable o(k) of a uniform, weakly disordered
 multiband system (scalar point disorder) to a uniform static field E, computed from the
 Kubo-Bastin formula with disorder-averaged Green's functions, with (``vertex_corrections
 =True``, "ladder") or without (``False``, constant-broadening approximation "CBA") the
 ladder vertex correction.
 
-Units and conventions (as in the rest of the package, THEORY.md section 1): hbar = 1,
+Units and conventions (as in the rest of the package, docs/theory.md §1): hbar = 1,
 energies in eV, k in 1/nm, e = -1, fields in V/nm, int_k = int d^dk/(2 pi)^d, densities
 in (operator unit) nm^-d. Green's functions are in 1/eV, gamma = 2 pi n_i v0^2 in
 eV^2 nm^d, so that n_i v0^2 = gamma / (2 pi).
@@ -73,8 +73,8 @@ energy-independent Sigma, for which G' = -G G):
 
 Clean limit (Sigma -> -i0, eigenvalues e_a): Im I_ab -> 2 pi (f_a - f_b)/(e_a - e_b)^2
 plus delta(mu - e_a) terms from the poles, so that o^II -> -e sum_{a != b} (f_a - f_b)
-Im(E.v_ab o_ba)/(e_a - e_b)^2, exactly the kinetic engine's intrinsic term (THEORY.md
-section 5), plus a Fermi-surface term -e sum_{a<b} (delta_a + delta_b) Im(E.v_ab o_ba)/
+Im(E.v_ab o_ba)/(e_a - e_b)^2, exactly the kinetic engine's intrinsic term (docs/theory.md
+§5), plus a Fermi-surface term -e sum_{a<b} (delta_a + delta_b) Im(E.v_ab o_ba)/
 (e_a - e_b) that cancels against the interband part of the RA bubble in o^I. The
 intraband part of the bare RA bubble gives e tau o_nn v_nn delta(eps_n - mu) with
 1/tau = 2 Gamma (quasiparticle time); the ladder vertex turns it into the Boltzmann
@@ -105,7 +105,7 @@ k = k_far / t to infinity. The panel layout is the same on every ray, so the ang
 integrand is smooth and the trapezoid converges spectrally.
 
 Lattice models (2D ``TightBinding``, anything with a ``sampler`` and ``lattice_vectors``):
-the periodic Brillouin zone in fractional coordinates, a ``bz_grid``^2 grid of cells
+the periodic Brillouin zone in fractional coordinates, a ``bz_cells``^2 grid of cells
 bisected adaptively (quadtree) toward the Fermi surface until every cell it crosses has an
 energy spread below ``bz_resolution`` x Gamma_min, with a tensor Gauss-Legendre rule of
 ``bz_order``^2 nodes per leaf (:func:`build_lattice_grid`). No UV cutoff: the SCBA and
@@ -125,8 +125,11 @@ from .bands import Bands
 from .disorder import PointDisorder, matrix_dos
 from .models.base import Model
 from .operators import as_operator, charge_current
-from .response import validate_inputs
-from .shells import Numerics, find_ray_roots, numerics_from_kwargs, ray_directions, sample_shell
+from .numerics import Numerics, numerics_from_kwargs
+from .quadrature import panel_nodes
+from .sampling import find_ray_roots, ray_directions, sample_shell, sampler_of
+from .sampling.brillouin import lattice_geometry
+from .validation import validate_inputs
 from .units import E2_OVER_H, ELECTRON_CHARGE, conductivity_si_unit, conductivity_to_si
 
 __all__ = [
@@ -161,7 +164,8 @@ class KuboNumerics:
 
     Lattice models (periodic Brillouin zone, :func:`build_lattice_grid`):
 
-    bz_grid : initial cells per reciprocal-lattice direction (>= 2)
+    bz_cells : initial cells per reciprocal-lattice direction (>= 2) of the adaptive quadtree
+        (not the kinetic solvers' ``bz_grid``, which counts grid points of a fixed grid)
     bz_order : Gauss-Legendre nodes per side of every leaf cell (>= 1)
     bz_resolution : leaf cells near the Fermi surface have an energy spread (bound on
         |eps_n(k) - eps_n(center)| over the cell) below bz_resolution x Gamma_min, the
@@ -182,7 +186,7 @@ class KuboNumerics:
     scba_max_iter: int = 200
     ep_condition: float = 1e4
     contour_nodes: int = 96
-    bz_grid: int = 16
+    bz_cells: int = 16
     bz_order: int = 4
     bz_resolution: float = 1.0
     bz_far: float = 3.0
@@ -191,7 +195,7 @@ class KuboNumerics:
 
     def __post_init__(self) -> None:
         ints = {"angles": 4, "order": 2, "tail_panels": 1, "scan_points": 16,
-                "scba_max_iter": 1, "contour_nodes": 8, "bz_grid": 2, "bz_order": 1,
+                "scba_max_iter": 1, "contour_nodes": 8, "bz_cells": 2, "bz_order": 1,
                 "bz_max_level": 0, "bz_max_points": 1}
         for name, low in ints.items():
             value = getattr(self, name)
@@ -259,22 +263,12 @@ def _graded_edges(a, b, wa, wb, levels, min_ratio=1.5):
     return edges
 
 
-def _panels_to_nodes(edges, order):
-    """Gauss-Legendre nodes/weights for panels between consecutive edges, (R, E-1) -> (R, Q)."""
-    x, w = np.polynomial.legendre.leggauss(order)
-    lo, hi = edges[:, :-1], edges[:, 1:]
-    half = 0.5 * (hi - lo)
-    nodes = (lo + half)[..., None] + half[..., None] * x
-    weights = half[..., None] * w
-    return nodes.reshape(len(edges), -1), weights.reshape(len(edges), -1)
-
-
 def build_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> KGrid:
     """Graded polar quadrature resolving Lorentzians of width ``gamma_min`` (eV) at the
     Fermi momenta of every band on every ray (2D models)."""
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
-    if getattr(model, "sampler", None) is not None:
+    if sampler_of(model) is not None:
         return build_lattice_grid(model, mu, gamma_min, num)
     snum = Numerics(angles=num.angles, scan_points=num.scan_points)
     dirs, domega = ray_directions(2, snum)
@@ -321,10 +315,10 @@ def build_grid(model: Model, mu: float, gamma_min: float, num: KuboNumerics) -> 
         levels = 8
         k_far = np.full(n_rays, num.far * model.momentum_scale)
         edges = _graded_edges(np.zeros(n_rays), k_far, None, None, levels)
-    r_in, w_in = _panels_to_nodes(edges, num.order)
+    r_in, w_in = panel_nodes(edges, num.order)
     # mapped tail k = k_far / t, t in (0, 1]
     t_edges = np.broadcast_to(np.linspace(0.0, 1.0, num.tail_panels + 1), (n_rays, num.tail_panels + 1))
-    t, wt = _panels_to_nodes(np.ascontiguousarray(t_edges), num.order)
+    t, wt = panel_nodes(np.ascontiguousarray(t_edges), num.order)
     r_out = k_far[:, None] / t
     w_out = wt * k_far[:, None] / t**2
     r = np.concatenate([r_in, r_out], axis=1)
@@ -344,7 +338,7 @@ def build_lattice_grid(model: Model, mu: float, gamma_min: float, num: KuboNumer
     """Adaptive quadrature of int_k = (1/V_cell) int d^2u over the Brillouin zone of a 2D
     lattice model (k = u . B, fractional u in [0, 1)^2).
 
-    A ``bz_grid`` x ``bz_grid`` grid of cells is bisected (quadtree) near the Fermi surface:
+    A ``bz_cells`` x ``bz_cells`` grid of cells is bisected (quadtree) near the Fermi surface:
     a cell with center c and half-diagonal r (1/nm) has the energy spread
     S = ||v(c)|| r + C r^2 / 2, a rigorous bound on |eps_n(k) - eps_n(c)| in the cell by
     Weyl's inequality (||v|| the spectral norm of dh/dk, C = sum_R |R|^2 ||H(R)|| a bound
@@ -355,7 +349,6 @@ def build_lattice_grid(model: Model, mu: float, gamma_min: float, num: KuboNumer
     Gauss-Legendre rule. The SCBA and ladder integrals run over the whole zone (no UV
     cutoff: ``inner`` is all True).
     """
-    from .brillouin import lattice_geometry
 
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
@@ -364,7 +357,7 @@ def build_lattice_grid(model: Model, mu: float, gamma_min: float, num: KuboNumer
     cart = np.asarray(getattr(model, "R"), float) @ model.lattice_vectors
     hops = np.asarray(model.H) / np.asarray(model.degeneracy)[:, None, None]
     curv = float(np.sum(np.sum(cart**2, axis=1) * np.linalg.norm(hops, ord=2, axis=(1, 2))))
-    n0 = num.bz_grid
+    n0 = num.bz_cells
     u = (np.arange(n0) + 0.5) / n0
     centers = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
     size = 1.0 / n0
@@ -689,6 +682,7 @@ def solve_uniform_kubo(
     disorder: PointDisorder,
     mu: float,
     field,
+    *,
     vertex_corrections: bool = True,
     self_energy: str = "scba",
     **numerics,
@@ -719,7 +713,7 @@ def solve_uniform_kubo(
     num = KuboNumerics.from_kwargs(numerics)
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
-    lattice = getattr(model, "sampler", None) is not None
+    lattice = sampler_of(model) is not None
     if lattice and getattr(model, "lattice_vectors", None) is None:
         raise NotImplementedError(
             "the Kubo solver integrates continuum models on polar grids about k = 0 and "

@@ -1,6 +1,6 @@
 """Observables o(k): spin, currents, orbital angular momentum, or any user matrix.
 
-THEORY.md section 1: o(x) = int_k Tr[rho(x, k) o(k)]. An :class:`Operator` is either a
+docs/theory.md §1: o(x) = int_k Tr[rho(x, k) o(k)]. An :class:`Operator` is either a
 constant N x N Hermitian matrix or a k-dependent callable (the currents). Units are
 carried as a string: spin and orbital moments in hbar, velocities in eV nm / hbar, the
 charge current e v in |e| eV nm / hbar (e = -1), spin currents in eV nm (hbar x velocity).
@@ -13,6 +13,8 @@ from typing import Callable
 import numpy as np
 
 from .models.base import Model, axis_index
+from .models.orbitals import (angular_momentum_matrices, canonical_orbital, spin_half_matrices,
+                              spin_orbit_coupling, with_spin)
 from .units import ELECTRON_CHARGE
 
 
@@ -167,54 +169,6 @@ def orbital_current(model: Model, orbital_axis, flow_axis) -> Operator:
 # --------------------------------------------------------------------------------------
 
 
-def angular_momentum_matrices(orbitals="p") -> np.ndarray:
-    """Orbital angular momentum L (units of hbar) in a basis of real atomic orbitals.
-
-    orbitals : 'p' (px, py, pz), 'd' (dxy, dyz, dzx, dx2-y2, dz2) or a sequence of real
-        orbital labels of one l shell in any order. Returns (3, n, n); for p orbitals
-        (L_a)_bc = -i eps_abc, and in general [L_x, L_y] = i L_z, L^2 = l(l + 1).
-    """
-    from .models.lattice import ORBITALS, real_orbital_angular_momentum
-
-    if isinstance(orbitals, str):
-        key = {"p": 1, "d": 2}.get(orbitals.lower())
-        if key is None:
-            raise ValueError(f"orbitals must be 'p', 'd' or a sequence of labels, got {orbitals!r}")
-        orbitals = ORBITALS[key]
-    return real_orbital_angular_momentum(tuple(orbitals))
-
-
-def spin_half_matrices() -> np.ndarray:
-    """Spin-1/2 matrices s = sigma/2 (units of hbar), (3, 2, 2), basis (up, down)."""
-    from .models.base import PAULI
-
-    return PAULI / 2
-
-
-def with_spin(orbital_matrix: np.ndarray, spin_matrix: np.ndarray | None = None) -> np.ndarray:
-    """Tensor product orbital (x) spin, spin index fastest (basis (o1 up, o1 down, o2 up, ...)).
-
-    orbital_matrix : (n, n) or (..., n, n); spin_matrix : (2, 2) or (..., 2, 2) with the same
-    leading shape, default the identity (an orbital operator extended to the spinful basis).
-    Example: ``with_spin(L[2], S[2])`` is L_z S_z; ``with_spin(L[0])`` is L_x (x) 1.
-    """
-    o = np.asarray(orbital_matrix)
-    s = np.eye(2) if spin_matrix is None else np.asarray(spin_matrix)
-    if o.shape[-1] != o.shape[-2] or s.shape[-2:] != (2, 2):
-        raise ValueError(f"orbital_matrix must be (..., n, n) and spin_matrix (..., 2, 2), got "
-                         f"{o.shape} and {s.shape}")
-    out = o[..., :, None, :, None] * s[..., None, :, None, :]
-    n = o.shape[-1]
-    return out.reshape(out.shape[:-4] + (2 * n, 2 * n))
-
-
-def spin_orbit_coupling(orbitals="p") -> np.ndarray:
-    """Atomic L.S (units of hbar^2) in the basis orbitals (x) (up, down), spin fastest."""
-    lmat = angular_momentum_matrices(orbitals)
-    s = spin_half_matrices()
-    return sum(with_spin(lmat[a], s[a]) for a in range(3))
-
-
 def total_angular_momentum(model: Model, axis) -> Operator:
     """J_a = L_a + S_a (units of hbar); needs orbital and spin matrices on the model."""
     a = axis_index(axis, 3, "angular momentum axis")
@@ -270,8 +224,6 @@ def local_operator(model: Model, orbital_matrix, orbitals, spin_matrix=None, nam
     spins = getattr(model, "spins", None)
     if orbs is None or any(o is None for o in orbs):
         raise ValueError(f"{type(model).__name__} has no orbital labels")
-    from .models.lattice import canonical_orbital
-
     want = [canonical_orbital(o) for o in labels]
     have = [canonical_orbital(o) for o in orbs]
     spin_index = {"up": 0, "down": 1, None: None}

@@ -1,4 +1,4 @@
-"""Closed-form reference results (THEORY.md section 8), independent of the solvers.
+"""Closed-form reference results (docs/theory.md §11), independent of the solvers.
 
 Used by the tests, the examples and docs/validation.md. Internal units throughout
 (hbar = 1, eV, nm, e = -1, fields in V/nm, masses in hbar^2/(eV nm^2), times in hbar/eV).

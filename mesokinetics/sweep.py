@@ -192,7 +192,7 @@ class SweepReport:
 
 
 def _manifest(config: Config, varies: Sequence[Vary], points: list[Point]) -> dict:
-    from . import __version__
+    from ._version import __version__
 
     return {
         "format": FORMAT, "format_version": 1, "name": config.name, "version": __version__,

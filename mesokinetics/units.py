@@ -1,6 +1,6 @@
 """Physical constants and conversions between internal units and SI.
 
-Internal units (THEORY.md section 1): hbar = 1, energies in eV, lengths in nm,
+Internal units (docs/theory.md §1): hbar = 1, energies in eV, lengths in nm,
 wave vectors in 1/nm, electron charge e = -1 (in units of |e|), fields in V/nm.
 Derived units:
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from scipy import constants as _c
 
-#: Electron charge in units of |e| (THEORY.md section 1: e < 0).
+#: Electron charge in units of |e| (docs/theory.md §1: e < 0).
 ELECTRON_CHARGE: float = -1.0
 
 #: hbar in eV s.

@@ -25,13 +25,13 @@ import numpy as np
 
 from . import operators as ops
 from .disorder import PointDisorder
-from .geometry import Fuchs, Slab, Soffer
+from .samples import Fuchs, Slab, Soffer
 from .io.config import Config, ConfigError, load_config
 from .io.results import PARTS, Result
 from .models import (Haldane, MassiveDirac, OrbitalTexture, ParabolicBand, QiWuZhang,
                      RashbaFerromagnet, RashbaLattice)
 from .response import mean_free_path, node_at_mu, solve_slab, solve_uniform
-from .shells import Numerics
+from .numerics import Numerics
 from .units import E2_OVER_H
 
 __all__ = ["Built", "RunError", "build", "run"]
@@ -185,7 +185,7 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     :class:`~mesokinetics.io.config.ConfigError` or :class:`RunError` (one line) for
     problems of the input.
     """
-    from . import __version__
+    from ._version import __version__
 
     t0 = time.perf_counter()
     if not isinstance(config, Config):
@@ -198,12 +198,14 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
         try:
             if built.slab is None:
                 response = solve_uniform(built.model, built.disorder, built.mu, built.field,
-                                         built.temperature, built.energy_points, progress,
+                                         temperature=built.temperature,
+                                         energy_points=built.energy_points, progress=progress,
                                          **built.numerics)
             else:
                 response = solve_slab(built.model, built.disorder, built.slab, built.mu,
-                                      built.field, built.temperature, built.energy_points,
-                                      progress, **built.numerics)
+                                      built.field, temperature=built.temperature,
+                                      energy_points=built.energy_points, progress=progress,
+                                      **built.numerics)
         except ValueError as exc:  # physics preconditions (Fermi surface, sampling)
             raise RunError(f"{name}: {exc}") from None
     t_solve = time.perf_counter()

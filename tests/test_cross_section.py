@@ -17,14 +17,53 @@ import mesokinetics as mk  # noqa: E402
 from mesokinetics import operators as ops  # noqa: E402
 from mesokinetics.boltzmann.section import upwind_solve  # noqa: E402
 from mesokinetics.boltzmann.slab import SlabProblem, solve_direct  # noqa: E402
-from mesokinetics.cross_section import (Rectangle, disk, export_fields,  # noqa: E402
-                                        fipy_upwind_solve, polygon, section_mesh_from_fipy,
-                                        solve_cross_section)
+from mesokinetics import Rectangle, disk, polygon, solve_cross_section  # noqa: E402
+from mesokinetics.io.vtk import export_fields  # noqa: E402
+from mesokinetics.samples.fipy_adapter import section_mesh_from_fipy  # noqa: E402
 from mesokinetics.models import ParabolicBand, RashbaFerromagnet  # noqa: E402
 from mesokinetics.reference import (circular_wire_ratio, diffuse_film_ratio_chords,  # noqa: E402
                                     fuchs_sondheimer_ratio, rectangular_wire_ratio)
 
 ELL = 10.0
+
+
+def fipy_upwind_solve(mesh, velocity, tau: float, source: float, inflow_value: float,
+                      outflow: str = "upwind", sign: int = 1) -> np.ndarray:
+    """Solve u.grad g + g/tau = source on a FiPy mesh with FiPy's upwind term.
+
+    outflow : 'upwind' (the outgoing value leaves with the flow: the outflow face
+    coefficient is zeroed and its flux added as an implicit source on the wall cells) or
+    'default' (FiPy's no-flux outflow faces, a known trap); sign = -1 writes the
+    equation multiplied by -1 (FiPy issue #349, a known trap). Inflow faces are
+    constrained to ``inflow_value``. The reference the section solver's upwind scheme is
+    checked against (the solver itself never calls FiPy's terms).
+    """
+    u = np.asarray(velocity, float)
+    var = fipy.CellVariable(mesh=mesh, value=0.0)
+    normals = np.asarray(mesh.faceNormals)
+    un = u @ normals
+    ext = np.asarray(mesh.exteriorFaces.value, bool)
+    inflow = ext & (un < 0)
+    out = ext & (un > 0)
+    var.constrain(inflow_value, where=inflow)
+    coeff = fipy.FaceVariable(mesh=mesh, rank=1, value=np.repeat(u[:, None], mesh.numberOfFaces, 1))
+    extra = 0.0
+    if outflow == "upwind":
+        coeff.setValue(0.0, where=np.repeat(out[None], 2, 0))
+        # outgoing flux A u.n g_cell as an implicit source on the wall cells
+        cells = np.ma.filled(mesh.faceCellIDs[0], 0)
+        w = np.bincount(cells[out], (np.asarray(mesh._faceAreas) * un)[out], mesh.numberOfCells)
+        extra = fipy.CellVariable(mesh=mesh, value=w / np.asarray(mesh.cellVolumes))
+    elif outflow != "default":
+        raise ValueError("outflow must be 'upwind' or 'default'")
+    eq = (fipy.UpwindConvectionTerm(coeff=coeff) + fipy.ImplicitSourceTerm(coeff=1.0 / tau + extra)
+          == source)
+    if sign < 0:
+        eq = (-fipy.UpwindConvectionTerm(coeff=coeff) - fipy.ImplicitSourceTerm(coeff=1.0 / tau + extra)
+              == -source)
+    solver = fipy.LinearLUSolver(tolerance=1e-14, criterion="initial", iterations=1)
+    eq.solve(var=var, solver=solver)
+    return np.asarray(var.value).copy()
 
 
 def rashba_film(mass=1.0, alpha=0.1, exchange_y=0.0):
@@ -288,7 +327,7 @@ def test_bad_inputs(metal3d):
 
 
 def test_package_imports_without_fipy():
-    code = ("import sys, mesokinetics, mesokinetics.cross_section, mesokinetics.boltzmann.section;"
+    code = ("import sys, mesokinetics, mesokinetics.samples, mesokinetics.boltzmann.section;"
             "assert 'fipy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -317,14 +356,14 @@ def test_dsa_with_wall_terms_is_flat_in_size_and_gives_the_same_solution():
     from 2 to 50 mean free paths, where the zero-flux-wall operator degrades; both give the
     same moments within the GMRES tolerance. Benchmark numbers: docs/cross_section.md."""
     from mesokinetics.boltzmann.section import SectionProblem, SectionSolver
-    from mesokinetics.response import solve_uniform
+    from mesokinetics.response import bulk_reference
 
     model = rashba_film(exchange_y=0.05)
     ell = 20.0
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, ell)
     field = np.array([1e-3, 0.0, 0.0])
-    bulk = solve_uniform(model, disorder, 0.2, field, 0.0, 24, None, polar=8, azimuth=16,
-                         grazing_panels=1, grazing_axis=0)
+    bulk, _ = bulk_reference(model, disorder, 0.2, field, 0.0, 24,
+                             mk.Numerics(polar=8, azimuth=16, grazing_panels=1), 0, "a wire")
     uni = bulk.nodes[0].solution
     counts = {}
     for kappa in (2, 50):
@@ -356,7 +395,7 @@ def rashba2d():
 def test_periodic_strip_reproduces_the_strip_solver(rashba2d):
     """Without notches the unit cell is x-independent to rounding and approaches the 1D
     strip solver (exact characteristics, same shells) at first order in the cell size."""
-    from mesokinetics.cross_section import PeriodicStrip, solve_periodic_strip
+    from mesokinetics import PeriodicStrip, solve_periodic_strip
 
     model, disorder = rashba2d
     width, fine = 40.0, 256
@@ -396,7 +435,7 @@ def test_notched_strip_conductance_symmetry_and_current_conservation(rashba2d):
     y = W/2 (charge, s_y even, s_z odd), and with locally insulating walls (one diffuse
     constant per wall face) the particle current through every cross-section is the same;
     one constant per region instead lets current through the notch."""
-    from mesokinetics.cross_section import PeriodicStrip, solve_periodic_strip
+    from mesokinetics import PeriodicStrip, solve_periodic_strip
 
     model, disorder = rashba2d
     width = length = 40.0
@@ -430,7 +469,7 @@ def test_notched_strip_conductance_symmetry_and_current_conservation(rashba2d):
 
 
 def test_periodic_strip_bad_inputs(rashba2d, metal3d):
-    from mesokinetics.cross_section import PeriodicStrip, solve_periodic_strip
+    from mesokinetics import PeriodicStrip, solve_periodic_strip
 
     model, disorder = rashba2d
     strip = PeriodicStrip(10.0, 10.0, 0.0, cells=4)

@@ -230,7 +230,7 @@ def test_parabolic_drude_and_no_vertex():
 def test_scba_tends_to_born_and_zero_mode(rashba_solutions):
     m, kin, lad, cba = rashba_solutions
     from mesokinetics.disorder import matrix_dos
-    from mesokinetics.shells import sample_shell
+    from mesokinetics.sampling import sample_shell
 
     born = -0.5j * lad.disorder.gamma * matrix_dos(sample_shell(m, 0.2))
     assert np.allclose(lad.sigma, born, rtol=1e-3, atol=1e-12 * abs(born).max())
@@ -307,7 +307,7 @@ def test_dirac_hall_difference_tends_to_constant():
 
 
 # --- lattice models: the Brillouin-zone quadrature ------------------------------------------
-from mesokinetics.brillouin import chern_number  # noqa: E402
+from mesokinetics.topology import chern_number  # noqa: E402
 from mesokinetics.models import QiWuZhang, RashbaLattice  # noqa: E402
 
 #: reduced BZ numerics of the fast lattice tests: at tau = 25 fs they shift the Edelstein

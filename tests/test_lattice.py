@@ -11,14 +11,14 @@ import pytest
 import mesokinetics as mk
 from mesokinetics import operators as ops
 from mesokinetics import reference as ref
-from mesokinetics.brillouin import (
-    band_energies, berry_phase, chern_number, fermi_contours, intrinsic_response,
-)
+from mesokinetics.sampling.brillouin import band_energies, fermi_contours
+from mesokinetics.topology import berry_phase, chern_number, intrinsic_response
 from mesokinetics.models import (
     L_CARTESIAN, Haldane, POrbital, QiWuZhang, RashbaFerromagnet, RashbaLattice, TightBinding,
 )
 from mesokinetics.models.base import finite_difference_velocity
-from mesokinetics.shells import Numerics, sample_shell
+from mesokinetics.numerics import Numerics
+from mesokinetics.sampling import sample_sea, sample_shell
 from mesokinetics.units import fs_to_internal
 
 DIS = mk.PointDisorder(1e-3)
@@ -200,7 +200,7 @@ def test_fermi_sea_area_converges_second_order():
     exact = abs(area(loops[0].k) - area(loops[1].k)) / (2 * np.pi) ** 2
     errors = []
     for level in (1, 3):
-        sea = lat.sampler.sea(lat, mu, Numerics(bz_refine=level))
+        sea = sample_sea(lat, mu, Numerics(bz_refine=level))
         occ = band_energies(lat, sea.k) < mu
         mixed = occ.any(1) & ~occ.all(1)
         errors.append(abs(sea.weight[mixed].sum() / exact - 1))

@@ -5,7 +5,8 @@ import pytest
 
 from mesokinetics.models import ParabolicBand, RashbaFerromagnet, from_callable
 from mesokinetics.reference import parabolic_dos
-from mesokinetics.shells import Numerics, ShellSamplingError, sample_sea, sample_shell
+from mesokinetics.numerics import Numerics
+from mesokinetics.sampling import ShellSamplingError, sample_sea, sample_shell
 from mesokinetics.units import mass_to_internal
 
 

@@ -186,7 +186,7 @@ def test_finite_temperature_strip_centre_equals_finite_temperature_bulk():
 
 def test_graded_mesh_for_fine_grids():
     """Regression: 2^half overflowed for cells >= 2048; the grading is solved in logs."""
-    from mesokinetics.geometry import graded_faces
+    from mesokinetics.samples import graded_faces
 
     for cells in (4, 5, 51, 400, 3201):
         faces = graded_faces(20000.0, cells, 0.2)
@@ -198,7 +198,7 @@ def test_graded_mesh_for_fine_grids():
 
 def test_automatic_method_switches_to_the_iterative_solver():
     """Above DIRECT_LIMIT unknowns the matrix-free path runs and agrees with the direct one."""
-    from mesokinetics.boltzmann import slab as slab_module
+    from mesokinetics.boltzmann.slab import default as slab_module
 
     model = RashbaFerromagnet(mass=1.0, alpha=0.1)
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)

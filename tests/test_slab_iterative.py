@@ -11,9 +11,9 @@ import pytest
 
 import mesokinetics as mk
 from mesokinetics.boltzmann.slab import SlabProblem, solve_direct
-from mesokinetics.boltzmann.slab_iterative import coarse_groups, solve_iterative
+from mesokinetics.boltzmann.slab import coarse_groups, solve_iterative
 from mesokinetics.models import ParabolicBand, RashbaFerromagnet
-from mesokinetics.response import mean_free_path
+from mesokinetics.response import bulk_reference, mean_free_path
 
 ELL = 20.0  # mean free path (nm)
 MU = 0.2
@@ -35,7 +35,8 @@ def make_problem(name, ratio, walls, cells, angles=32):
     disorder = mk.PointDisorder.from_mean_free_path(model, MU, ELL)
     key = (name, angles)
     if key not in _BULK:
-        bulk = mk.solve_uniform(model, disorder, MU, (1.0, 0.0), angles=angles, grazing_axis=1)
+        bulk, _ = bulk_reference(model, disorder, MU, np.array([1.0, 0.0]), 0.0, 24,
+                                 mk.Numerics(angles=angles), 1, "a strip")
         _BULK[key] = next(n.solution for n in bulk.nodes if n.solution is not None)
     uniform = _BULK[key]
     strip = mk.Strip(ratio * ELL, walls, cells=cells)

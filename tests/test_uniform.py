@@ -207,7 +207,7 @@ def test_conductivity_units():
 def test_chunked_fermi_sea_and_operator_fast_paths_agree_with_direct_evaluation(monkeypatch):
     """Large seas are evaluated in chunks, and current operators reuse the cached velocity
     in the eigenbasis: both must give the same numbers as the plain evaluation."""
-    from mesokinetics import response as response_module
+    from mesokinetics.response import uniform as response_module
     from mesokinetics.bands import Bands
 
     model = RashbaFerromagnet(mass=1.0, alpha=0.1, exchange=0.05, magnetization=(1, 0, 1))

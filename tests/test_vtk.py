@@ -113,7 +113,7 @@ def test_pvd_collection_refers_to_files_beside_it(saved, tmp_path):
 def test_cross_section_maps_read_back_with_vtk(tmp_path):
     """solve_cross_section maps on their own mesh: VTK reads the cells and the arrays."""
     from mesokinetics import operators as ops
-    from mesokinetics.cross_section import Rectangle, solve_cross_section
+    from mesokinetics import Rectangle, solve_cross_section
     from mesokinetics.models import ParabolicBand
 
     model = ParabolicBand(mass=1.0, dim=3)

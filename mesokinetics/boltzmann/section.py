@@ -1,6 +1,6 @@
 """Boltzmann equation on a 2D cross-section: phase space (cell) x (energy shell).
 
-THEORY.md sections 4 and 6, in two dimensions. The sample is translation invariant along
+docs/theory.md §7 (the equations of §4 and §6 in two dimensions). The sample is translation invariant along
 the field (the wire axis); each shell point p (band n, in-plane velocity u_p = (v_a, v_b)
 in the cross-section plane) obeys
 
@@ -8,7 +8,7 @@ in the cross-section plane) obeys
 
 with the shell moment S_j constant on each cell j (coefficients s_j in the real Hermitian
 basis). This module is pure numpy/scipy: it works on plain mesh data (:class:`SectionMesh`;
-:mod:`mesokinetics.cross_section` builds it from FiPy meshes).
+:mod:`mesokinetics.samples` builds it from FiPy and Gmsh meshes).
 
 Discretization (first order, finite volumes, upwind): integrating over cell j,
 
@@ -60,74 +60,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
 from ..disorder import PointDisorder, hermitian_from_coefficients, shell_traces
-from ..shells import Shell
+from ..samples.mesh import SectionMesh
+from ..sampling import Shell
 from ..units import ELECTRON_CHARGE
-from .slab import mirror_partners
-from .uniform import ShellSolution, homogeneous_modes
-
-
-@dataclass
-class SectionMesh:
-    """Plain finite-volume mesh data of a 2D cross-section (lengths in nm).
-
-    centers : (J, 2) cell centres; volumes : (J,) cell areas (nm^2)
-    face_cells : (F, 2) the two cells of each face, second -1 on the boundary
-    normals : (F, 2) unit normals, from the first cell to the second (outward on walls)
-    areas : (F,) face lengths (nm); face_centers : (F, 2)
-    region : (F,) wall region index of each boundary face, -1 for interior faces
-    region_names : names of the wall regions
-    vertices : (V, 2) vertex coordinates; cell_vertices : list of (J,) vertex-index
-        tuples in counter-clockwise order (for export; optional)
-    axes : model axes (indices) of the two cross-section coordinates
-    period : (Lx, Ly) periods of a periodic domain (0 along a non-periodic coordinate),
-        or None; interior faces may then join cells across the period (the centre
-        difference of such a face is taken modulo the period)
-    """
-
-    centers: np.ndarray
-    volumes: np.ndarray
-    face_cells: np.ndarray
-    normals: np.ndarray
-    areas: np.ndarray
-    face_centers: np.ndarray
-    region: np.ndarray
-    region_names: tuple
-    vertices: np.ndarray | None = None
-    cell_vertices: list | None = None
-    axes: tuple = (1, 2)
-    period: tuple | None = None
-
-    def __post_init__(self):
-        self.interior = np.nonzero(self.face_cells[:, 1] >= 0)[0]
-        self.boundary = np.nonzero(self.face_cells[:, 1] < 0)[0]
-        if np.any(self.region[self.boundary] < 0):
-            raise ValueError("every boundary face needs a wall region")
-        j = len(self.volumes)
-        b = self.boundary
-        # (B -> J) incidence of the wall faces
-        self.wall_to_cell = sp.csr_matrix(
-            (np.ones(len(b)), (self.face_cells[b, 0], np.arange(len(b)))), shape=(j, len(b)))
-
-    @property
-    def cells(self) -> int:
-        return len(self.volumes)
-
-    def center_difference(self, faces: np.ndarray) -> np.ndarray:
-        """centres[second] - centres[first] (F, 2) of interior ``faces``, modulo the period."""
-        d = self.centers[self.face_cells[faces, 1]] - self.centers[self.face_cells[faces, 0]]
-        if self.period is not None:
-            per = np.asarray(self.period, float)
-            wrap = per > 0
-            d[:, wrap] -= per[wrap] * np.round(d[:, wrap] / per[wrap])
-        return d
-
-    @property
-    def area(self) -> float:
-        return float(np.sum(self.volumes))
-
-    def region_mask(self, name: str) -> np.ndarray:
-        """Boolean mask over all faces of wall region ``name``."""
-        return self.region == self.region_names.index(name)
+from .neutrality import homogeneous_modes
+from .uniform import ShellSolution
+from .walls import mirror_partners
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Uniform linear Boltzmann equation on one energy shell (THEORY.md section 4).
+"""Uniform linear Boltzmann equation on one energy shell (docs/theory.md §4).
 
 With f_n = (-df_eq/deps) g_n and a uniform field, Eq. (4.1) reads
 
@@ -24,12 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..disorder import PointDisorder, hermitian_from_coefficients, matrix_dos, shell_traces
-from ..shells import Shell
+from ..sampling import Shell
 from ..units import ELECTRON_CHARGE
-
-#: Singular values of I - K below NULL_TOL * max(1, largest) are null modes.
-NULL_TOL = 1e-10
-
+from .neutrality import homogeneous_modes
 
 @dataclass
 class ShellSolution:
@@ -52,15 +49,6 @@ class ShellSolution:
     dos: np.ndarray
     null_modes: int
     residual: float
-
-
-def homogeneous_modes(traces, weight, tau, coupling) -> tuple[np.ndarray, np.ndarray]:
-    """Null space of I - K: coefficients z (r, N^2) and homogeneous solutions
-    g0 = tau (gamma / w_n) T z (P, r), one per conserved density of the uniform problem."""
-    kernel = traces.T @ (traces * (weight * tau * coupling)[:, None])
-    _, sv, vt = np.linalg.svd(np.eye(traces.shape[1]) - kernel)
-    null = vt[sv < NULL_TOL * max(sv[0], 1.0)]  # I - K is O(1) off its null space
-    return null, (traces @ null.T) * (tau * coupling)[:, None]
 
 
 def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
@@ -95,3 +83,10 @@ def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
                 np.finfo(float).tiny)
     residual = float(np.max(np.linalg.norm(lam, axis=1)) / scale) if r else 0.0
     return ShellSolution(shell, g, moment, tau, dos, r, residual)
+
+
+def mean_free_path(solution: ShellSolution) -> float:
+    """DOS-weighted Fermi-surface average of |v_n| tau_n (nm), docs/theory.md §3."""
+    shell = solution.shell
+    w = shell.weight * shell.multiplicity
+    return float(np.sum(w * np.linalg.norm(shell.velocity, axis=1) * solution.tau) / np.sum(w))

@@ -28,7 +28,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .atomic import atomic_output
+from ..operators import as_operator, charge_current
+from .atomic import atomic_output, atomic_write
 
 __all__ = ["array_name", "profile_mesh", "write_result", "write_collection", "cell_arrays"]
 
@@ -107,6 +108,45 @@ def write_result(path, result, length: float | None = None, cells: int | None = 
     return path
 
 
+def export_fields(result, operators: dict | None = None,
+                  accumulation: bool = False) -> dict:
+    """Mesh and named cell fields of a cross-section result (``SectionResponse``), for
+    ParaView writers.
+
+    operators : {name: operator} (default: the charge current along the wire). Each gives
+    the cell fields ``name`` (total) and ``name/intraband``, ``name/gradient``,
+    ``name/disorder`` (the intrinsic part is uniform). accumulation : subtract the bulk.
+
+    Returns a dict with ``points`` (V, 3) vertex coordinates (nm, z = 0, in the
+    cross-section coordinates), ``cells`` [(type, (K, n) connectivity)] grouped by type
+    ('triangle', 'quad', 'polygon'), ``cell_order`` (the cell indices of each group, in
+    the same order), ``centers`` (J, 3) cell centres, ``cell_data`` {name: (J,) array} in
+    the mesh's cell order, and ``axes`` (the model axes of the two coordinates).
+    """
+    mesh = result.mesh
+    if operators is None:
+        operators = {"current": charge_current(result.model, result.wire_axis)}
+    data = {}
+    for name, op in operators.items():
+        d = result.accumulation(op) if accumulation else result.density(op)
+        data[name] = np.broadcast_to(d.total, (mesh.cells,)).copy()
+        for part in ("intraband", "gradient", "disorder"):
+            data[f"{name}/{part}"] = np.broadcast_to(getattr(d, part), (mesh.cells,)).copy()
+    data["area"] = mesh.volumes.copy()
+    pad = lambda x: np.concatenate([x, np.zeros((len(x), 1))], axis=1)  # noqa: E731
+    groups: dict = {}
+    for j, verts in enumerate(mesh.cell_vertices or []):
+        kind = {3: "triangle", 4: "quad"}.get(len(verts), "polygon")
+        groups.setdefault(kind, ([], []))
+        groups[kind][0].append(verts)
+        groups[kind][1].append(j)
+    cells = [(k, np.array(v, int)) for k, (v, _) in groups.items()]
+    order = [np.array(o, int) for _, (_, o) in groups.items()]
+    return {"points": pad(mesh.vertices) if mesh.vertices is not None else None,
+            "cells": cells, "cell_order": order, "centers": pad(mesh.centers),
+            "cell_data": data, "axes": mesh.axes}
+
+
 def write_section(path, result, operators: dict | None = None, accumulation: bool = False) -> Path:
     """Write the maps of a cross-section result (``solve_cross_section`` or
     ``solve_periodic_strip``) to ``path`` (.vtu), atomically, on the section's own mesh.
@@ -117,8 +157,6 @@ def write_section(path, result, operators: dict | None = None, accumulation: boo
     """
     import meshio
 
-    from ..cross_section import export_fields
-    from ..operators import as_operator
 
     ops = None if operators is None else {k: as_operator(v, result.model) for k, v in operators.items()}
     data = export_fields(result, ops, accumulation)
@@ -152,8 +190,6 @@ def write_collection(path, entries) -> Path:
     entries : iterable of (timestep, file) with files relative to the folder of ``path``
         (or absolute). ParaView's time slider then walks through them.
     """
-    from .results import atomic_write
-
     path = Path(path)
     lines = ['<?xml version="1.0"?>',
              '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">',

@@ -53,10 +53,10 @@ class Model:
     spin_matrices : (3, N, N) spin operator s = sigma/2 in units of hbar, or None
     orbital_matrices : (3, N, N) orbital angular momentum L in units of hbar, or None
     momentum_scale : a typical Fermi momentum (1/nm), a hint for root finding
-    sampler : None (continuum: shells sampled along rays from k = 0), or an object with
+    sampler : None (the default sampling: rays from k = 0 for continuum models, the
+        Brillouin zone for models with ``lattice_vectors``), or an object with
         ``shell(model, energy, numerics)`` and ``sea(model, energy, numerics)`` returning
-        :class:`~mesokinetics.shells.Shell` and :class:`~mesokinetics.shells.Sea`
-        (lattice models: Brillouin-zone samplers)
+        :class:`~mesokinetics.sampling.Shell` and :class:`~mesokinetics.sampling.Sea`
     """
 
     dim: int

@@ -32,105 +32,7 @@ import numpy as np
 
 from ..units import mass_to_internal
 from .base import PAULI, Model, unit_vector
-
-#: Orbital labels understood by the angular-momentum builder, by angular momentum l.
-ORBITALS = {
-    0: ("s",),
-    1: ("px", "py", "pz"),
-    2: ("dxy", "dyz", "dzx", "dx2-y2", "dz2"),
-}
-_ALIASES = {"dxz": "dzx", "dx2y2": "dx2-y2", "d3z2-r2": "dz2", "dz^2": "dz2"}
-
-# Real orbitals as homogeneous polynomials in (x, y, z), normalized to equal norm on the
-# unit sphere within each l (real spherical harmonics up to a common factor).
-_SQ3 = np.sqrt(3.0)
-_POLY = {
-    "s": {(0, 0, 0): 1.0},
-    "px": {(1, 0, 0): 1.0},
-    "py": {(0, 1, 0): 1.0},
-    "pz": {(0, 0, 1): 1.0},
-    "dxy": {(1, 1, 0): 1.0},
-    "dyz": {(0, 1, 1): 1.0},
-    "dzx": {(1, 0, 1): 1.0},
-    "dx2-y2": {(2, 0, 0): 0.5, (0, 2, 0): -0.5},
-    "dz2": {(0, 0, 2): 2 / (2 * _SQ3), (2, 0, 0): -1 / (2 * _SQ3), (0, 2, 0): -1 / (2 * _SQ3)},
-}
-
-
-def canonical_orbital(label: str) -> str:
-    """The canonical name of a real-orbital label ('dxz' -> 'dzx'), or the label itself."""
-    low = str(label).lower()
-    return _ALIASES.get(low, low)
-
-
-def orbital_l(label: str) -> int | None:
-    """Angular momentum l of a real-orbital label, None if unknown."""
-    name = canonical_orbital(label)
-    for l, names in ORBITALS.items():
-        if name in names:
-            return l
-    return None
-
-
-def _apply_l(poly: dict, axis: int) -> dict:
-    """L_axis = -i (r x grad)_axis applied to a polynomial {exponents: coefficient}.
-
-    Returns the polynomial L_axis p / (-i), i.e. (r x grad)_axis p, with real coefficients.
-    """
-    a, b = [(1, 2), (2, 0), (0, 1)][axis]  # (r x grad)_x = y d_z - z d_y, cyclic
-    out: dict = {}
-    for exps, c in poly.items():
-        for first, second, sign in ((a, b, 1.0), (b, a, -1.0)):
-            # sign * r_first * d_second
-            if exps[second] == 0:
-                continue
-            e = list(exps)
-            coef = sign * c * e[second]
-            e[second] -= 1
-            e[first] += 1
-            key = tuple(e)
-            out[key] = out.get(key, 0.0) + coef
-    return out
-
-
-def real_orbital_angular_momentum(orbitals: Sequence[str]) -> np.ndarray:
-    """Orbital angular momentum L (units of hbar) in a basis of real atomic orbitals.
-
-    ``orbitals``: labels of one l shell (any order), e.g. ('px', 'py', 'pz') or the five d
-    orbitals. Derived from L = -i r x grad acting on the orbitals as polynomials, so the
-    phase convention is that of real spherical harmonics with positive coefficients of
-    x, y, z, xy, yz, zx, (x^2 - y^2)/2, (3z^2 - r^2)/(2 sqrt 3). For p orbitals
-    (L_a)_bc = -i eps_abc. Returns (3, n, n) Hermitian matrices with
-    [L_x, L_y] = i L_z and L^2 = l(l+1).
-    """
-    names = [canonical_orbital(o) for o in orbitals]
-    ls = {orbital_l(o) for o in names}
-    if None in ls or len(ls) != 1:
-        raise ValueError(
-            f"orbitals must be real orbitals of one l shell from {ORBITALS}, got {list(orbitals)}"
-        )
-    if len(set(names)) != len(names):
-        raise ValueError(f"orbitals contains repeated labels: {list(orbitals)}")
-    monomials = sorted({e for n in names for e in _POLY[n]} | {
-        e for n in names for ax in range(3) for e in _apply_l(_POLY[n], ax)})
-    index = {m: i for i, m in enumerate(monomials)}
-
-    def vec(poly):
-        v = np.zeros(len(monomials))
-        for e, c in poly.items():
-            v[index[e]] += c
-        return v
-
-    basis = np.stack([vec(_POLY[n]) for n in names], axis=1)  # (n_mono, n)
-    out = np.zeros((3, len(names), len(names)), complex)
-    for ax in range(3):
-        images = np.stack([vec(_apply_l(_POLY[n], ax)) for n in names], axis=1)
-        coef, *_ = np.linalg.lstsq(basis, images, rcond=None)
-        if not np.allclose(basis @ coef, images, atol=1e-12):
-            raise ValueError(f"orbitals {list(orbitals)} do not span a complete l shell")
-        out[ax] = -1j * coef
-    return out
-
+from .orbitals import ORBITALS, canonical_orbital, orbital_l, real_orbital_angular_momentum
 
 def _as_lattice(lattice_vectors, name="lattice_vectors") -> np.ndarray:
     a = np.asarray(lattice_vectors, dtype=float)
@@ -237,7 +139,6 @@ class TightBinding(Model):
         self.momentum_scale = float(momentum_scale)
         self._cart = self.R @ self.lattice_vectors  # (M, d) nm
         self._flat = (self.H / self.degeneracy[:, None, None]).reshape(len(self.R), -1)
-        self._sampler = None
 
     # --- construction helpers -------------------------------------------------------
     def _parse_hoppings(self, hoppings):
@@ -356,19 +257,6 @@ class TightBinding(Model):
     def cell_volume(self) -> float:
         """Unit-cell volume (nm^d): length, area or volume."""
         return float(abs(np.linalg.det(self.lattice_vectors)))
-
-    @property
-    def sampler(self):
-        """Brillouin-zone sampler (default :class:`mesokinetics.brillouin.BrillouinZone`)."""
-        if self._sampler is None:
-            from ..brillouin import BrillouinZone
-
-            self._sampler = BrillouinZone()
-        return self._sampler
-
-    @sampler.setter
-    def sampler(self, value):
-        self._sampler = value
 
     def _phases(self, k):
         return np.exp(1j * (k @ self._cart.T))  # (P, M)

@@ -1,7 +1,8 @@
-"""Energy shells (Fermi surfaces) and Fermi-sea quadratures for continuum models.
+"""Energy shells (Fermi surfaces) and Fermi-sea quadratures of continuum models: rays
+from k = 0 (docs/theory.md §8).
 
-THEORY.md sections 3-5. Every momentum integral is int_k = int d^dk / (2 pi)^d, written
-in polar (2D) or spherical (3D) coordinates about k = 0 along a fixed set of rays:
+Every momentum integral is int_k = int d^dk / (2 pi)^d, written in polar (2D) or
+spherical (3D) coordinates about k = 0 along a fixed set of rays:
 
 * shell:  int_k delta(eps_n(k) - E) F(k) = sum_rays dOmega sum_roots k^(d-1) F / |dEps/dk_r|
   at the roots of eps_n(k_r khat) = E on each ray (exact for any number of roots);
@@ -9,11 +10,12 @@ in polar (2D) or spherical (3D) coordinates about k = 0 along a fixed set of ray
   occupation steps are never inside a panel (exact handling of the shell edges).
 
 The angular rule is the periodic trapezoid in 2D (spectrally accurate for smooth shells)
-and Gauss-Legendre in cos(theta) x trapezoid in phi in 3D. The ray construction needs
+and Gauss-Legendre in cos(theta) x trapezoid in phi in 3D; a finite sample grades it
+towards grazing incidence on its walls (``grazing_axis``). The ray construction needs
 each shell to be crossed the same number of times by every ray (star-shaped about the
 origin, or an annulus); otherwise a ray is tangent to the shell somewhere and the rule
-loses its accuracy, so :class:`ShellSamplingError` is raised. Lattice models will bring
-their own Brillouin-zone samplers with the same outputs.
+loses its accuracy, so :class:`ShellSamplingError` is raised. Lattice models use the
+Brillouin-zone samplers of :mod:`mesokinetics.sampling.brillouin` instead.
 
 Units: k in 1/nm, energies in eV, shell weights in eV^-1 nm^-d, sea weights in nm^-d.
 """
@@ -24,98 +26,23 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bands import Bands, band_groups, check_hermitian, eigenvalues
-from .models.base import Model
+from ..bands import Bands, band_groups, check_hermitian, eigenvalues
+from ..models.base import Model
+from ..numerics import Numerics
+from ..quadrature import gauss_legendre_panels, graded_unit_rule
+from .shell import Sea, Shell, ShellSamplingError
 
 
-class ShellSamplingError(ValueError):
-    """The requested energy shell cannot be sampled by rays from k = 0."""
-
-
-def numerics_from_kwargs(cls, kwargs: dict):
-    """Build a numerics dataclass from keyword options, rejecting unknown names."""
-    known = set(cls.__dataclass_fields__)
-    unknown = set(kwargs) - known
-    if unknown:
-        raise TypeError(f"unknown numerics option(s) {sorted(unknown)}; allowed: {sorted(known)}")
-    return cls(**kwargs)
-
-
-@dataclass(frozen=True)
-class Numerics:
-    """Numerical parameters of the k-space quadratures (dimensionless counts).
-
-    angles : rays in 2D (periodic trapezoid), >= 4
-    polar, azimuth : Gauss-Legendre nodes in cos(theta) (>= 2) and trapezoid nodes in
-        phi (>= 4) (3D)
-    scan_points : radial points used to bracket shell crossings on each ray
-    radial_order, radial_panels : Gauss-Legendre nodes per panel and panels per
-        interval of the Fermi-sea radial integrals
-    grazing_axis : None, or the axis index of a wall normal. The angular rule is then
-        oriented along it and refined towards grazing directions (k perpendicular to the
-        normal), where the distribution in a film or strip jumps and varies on the scale
-        W/l: composite Gauss-Legendre on ``grazing_panels`` geometrically graded panels
-        (ratio 0.2) per quarter circle (2D) or per hemisphere in cos(theta) (3D), with
-        about ``angles`` (2D) or ``polar`` (3D) nodes in all. Set by the slab solver.
-    grazing_panels : number of graded panels (>= 1)
-    bz_grid : Brillouin-zone samplers of lattice models (:mod:`mesokinetics.brillouin`):
-        grid points per reciprocal lattice vector (>= 4); None: 512, 96, 24 in 1D, 2D, 3D
-    bz_refine : adaptive bisections of Fermi-sea cells crossed by a Fermi surface (0..12)
-    bz_contour_points : points per Fermi loop per reciprocal-vector length (2D, >= 16)
-    bz_chunk : k points per diagonalization chunk (bounds the memory, >= 1)
-    bz_cell_points : Gauss-Legendre nodes per axis in Fermi-sea cells without a Fermi
-        surface (1..4; 1 is the midpoint rule)
-    """
-
-    angles: int = 64
-    polar: int = 16
-    azimuth: int = 32
-    scan_points: int = 256
-    radial_order: int = 16
-    radial_panels: int = 4
-    grazing_axis: int | None = None
-    grazing_panels: int = 6
-    sea_angles: int = 64
-    bz_grid: int | None = None
-    bz_refine: int = 3
-    bz_contour_points: int = 64
-    bz_chunk: int = 8192
-    bz_cell_points: int = 2
-
-    def __post_init__(self):
-        # a periodic trapezoid needs more than 2 nodes to integrate cos^2 exactly: a
-        # smaller angular rule can miss a response entirely (2 rays along y for E along x)
-        minimum = {"angles": 4, "azimuth": 4, "sea_angles": 4}
-        for name in ("angles", "polar", "azimuth", "scan_points", "radial_order", "radial_panels",
-                     "sea_angles"):
-            value, low = getattr(self, name), minimum.get(name, 2)
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"numerics {name} must be an integer >= {low}, got {value!r}")
-        if not isinstance(self.grazing_panels, (int, np.integer)) or self.grazing_panels < 1:
-            raise ValueError(f"numerics grazing_panels must be an integer >= 1, got {self.grazing_panels!r}")
-
-    from_kwargs = classmethod(numerics_from_kwargs)
-
-
-def _graded_half(total: int, panels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights on [0, 1], composite Gauss-Legendre on panels graded towards 0."""
-    order = max(2, -(-total // panels))
-    edges = np.concatenate([[0.0], 0.2 ** np.arange(panels - 1, -1, -1)])
-    x, w = np.polynomial.legendre.leggauss(order)
-    t0, t1 = edges[:-1, None], edges[1:, None]
-    return (0.5 * (t1 - t0) * (x + 1) + t0).ravel(), (0.5 * (t1 - t0) * w).ravel()
-
-
-def _graded_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.ndarray]:
-    """Angular rule refined towards directions perpendicular to ``grazing_axis``."""
-    normal = numerics.grazing_axis
+def _graded_directions(dim: int, numerics: Numerics, normal: int) -> tuple[np.ndarray, np.ndarray]:
+    """Angular rule refined towards directions perpendicular to the wall normal (axis
+    index ``normal``)."""
     if dim == 1:
         return ray_directions(1, Numerics())
     if not 0 <= normal < dim:
         raise ValueError(f"grazing_axis must be in 0..{dim - 1}, got {normal}")
     if dim == 2:
         # angle phi from the wall plane: grading towards phi = 0 (mod pi)
-        t, w = _graded_half(max(numerics.angles // 4, 2), numerics.grazing_panels)
+        t, w = graded_unit_rule(max(numerics.angles // 4, 2), numerics.grazing_panels)
         phi_q = 0.5 * np.pi * t  # (0, pi/2)
         phi = np.concatenate([phi_q, np.pi - phi_q, -phi_q, phi_q - np.pi])
         wt = np.tile(0.5 * np.pi * w, 4)
@@ -125,7 +52,7 @@ def _graded_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.nda
         dirs[:, normal] = np.sin(phi)
         return dirs, wt
     # 3D: mu = cos(theta) about the normal, graded towards mu = 0 in each hemisphere
-    t, w = _graded_half(max(numerics.polar // 2, 2), numerics.grazing_panels)
+    t, w = graded_unit_rule(max(numerics.polar // 2, 2), numerics.grazing_panels)
     mu = np.concatenate([t, -t])
     wmu = np.concatenate([w, w])
     nphi = numerics.azimuth
@@ -139,10 +66,14 @@ def _graded_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.nda
     return dirs, np.repeat(wmu, nphi) * (2 * np.pi / nphi)
 
 
-def ray_directions(dim: int, numerics: Numerics) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors (R, d) and solid-angle weights (R,) with sum = 2, 2 pi or 4 pi."""
-    if numerics.grazing_axis is not None:
-        return _graded_directions(dim, numerics)
+def ray_directions(dim: int, numerics: Numerics,
+                   grazing_axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (R, d) and solid-angle weights (R,) with sum = 2, 2 pi or 4 pi.
+
+    grazing_axis : None, or the axis index of a wall normal: the rule is then graded
+    towards directions perpendicular to it (``Numerics.grazing_panels``)."""
+    if grazing_axis is not None:
+        return _graded_directions(dim, numerics, grazing_axis)
     if dim == 1:
         return np.array([[1.0], [-1.0]]), np.ones(2)
     if dim == 2:
@@ -307,84 +238,28 @@ def _refine_roots(model, dirs, band, lo, hi, energy, max_iter: int = 200):
     return 0.5 * (a + b)
 
 
-@dataclass
-class Shell:
-    """Weighted points of the energy shell eps_n(k) = E of every band.
-
-    energy : E (eV)
-    k : (P, d) points (1/nm)
-    weight : (P,) weights of int_k delta(eps_n - E) (eV^-1 nm^-d)
-    band : (P,) band index n of each point
-    bands : :class:`~mesokinetics.bands.Bands` at the points (all bands)
-    """
-
-    energy: float
-    k: np.ndarray
-    weight: np.ndarray
-    band: np.ndarray
-    bands: Bands
-
-    def __len__(self) -> int:
-        return self.k.shape[0]
-
-    @property
-    def empty(self) -> bool:
-        return len(self) == 0
-
-    @property
-    def multiplicity(self) -> np.ndarray:
-        """Degeneracy w_n of the band of each point, (P,)."""
-        return self.bands.multiplicity[self.band]
-
-    @property
-    def velocity(self) -> np.ndarray:
-        """Band velocity v_n(k) at each point, (P, d), eV nm."""
-        return self.bands.band_velocity[np.arange(len(self)), self.band]
-
-    @property
-    def eigen_mask(self) -> np.ndarray:
-        """(P, N) True for eigen indices that belong to the point's band."""
-        return self.bands.group[None, :] == self.band[:, None]
-
-    def density_of_states(self) -> float:
-        """Total density of states at E, sum_n w_n int_k delta(eps_n - E) (eV^-1 nm^-d)."""
-        return float(np.sum(self.weight * self.multiplicity))
-
-
-def sample(model: Model, energy: float, numerics: Numerics | None = None) -> tuple[Shell, "Sea"]:
-    """Shell and Fermi-sea quadratures at ``energy`` (eV), sharing one root search.
-
-    Models that bring their own sampler (``model.sampler``, e.g. Brillouin-zone samplers
-    of lattice models, with methods ``shell(model, energy, numerics)`` and
-    ``sea(model, energy, numerics)``) use it; continuum models use rays from k = 0."""
-    numerics = numerics or Numerics()
-    sampler = getattr(model, "sampler", None)
-    if sampler is not None:
-        return sampler.shell(model, energy, numerics), sampler.sea(model, energy, numerics)
-    roots = find_ray_roots(model, ray_directions(model.dim, numerics)[0], energy, numerics)
-    shell = sample_shell(model, energy, numerics, roots)
-    if numerics.grazing_axis is not None:
+def sample_rays(model: Model, energy: float, numerics: Numerics,
+                grazing_axis: int | None = None) -> tuple[Shell, Sea]:
+    """Shell and Fermi-sea quadratures at ``energy`` (eV) of a continuum model, sharing
+    one root search where the two rules share their rays."""
+    roots = find_ray_roots(model, ray_directions(model.dim, numerics, grazing_axis)[0], energy,
+                           numerics)
+    shell = ray_shell(model, energy, numerics, roots, grazing_axis)
+    if grazing_axis is not None:
         # the grazing refinement serves the wall scattering of the shells only; the smooth
         # Fermi-sea integrand keeps the standard, spectrally accurate rule with sea_angles
-        sea_rule = replace(numerics, grazing_axis=None, angles=numerics.sea_angles,
+        sea_rule = replace(numerics, angles=numerics.sea_angles,
                            azimuth=max(4, min(numerics.azimuth, numerics.sea_angles)))
-        return shell, sample_sea(model, energy, sea_rule)
-    return shell, sample_sea(model, energy, numerics, roots)
+        return shell, ray_sea(model, energy, sea_rule)
+    return shell, ray_sea(model, energy, numerics, roots)
 
 
-def sample_shell(
-    model: Model, energy: float, numerics: Numerics | None = None, roots: RayRoots | None = None
-) -> Shell:
-    """Sample the energy shell at ``energy`` (eV) of every band.
-
-    Continuum models: rays from k = 0. ``roots`` (from :func:`find_ray_roots` with the same
-    numerics) avoids a second search. Models with a ``sampler`` use it instead.
-    """
-    numerics = numerics or Numerics()
-    sampler = getattr(model, "sampler", None)
-    if sampler is not None:
-        return sampler.shell(model, energy, numerics)
-    dirs, domega = ray_directions(model.dim, numerics)
+def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots | None = None,
+              grazing_axis: int | None = None) -> Shell:
+    """The energy shell at ``energy`` (eV) of every band of a continuum model, on rays
+    from k = 0. ``roots`` (from :func:`find_ray_roots` on the same rays) avoids a second
+    search."""
+    dirs, domega = ray_directions(model.dim, numerics, grazing_axis)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
     _check_star_shaped(roots, len(dirs), energy)
@@ -419,39 +294,7 @@ def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
             )
 
 
-@dataclass
-class Sea:
-    """Quadrature for int_k F(k) over the region where band occupations differ at T = 0.
-
-    k : (Q, d) nodes (1/nm); weight : (Q,) weights (nm^-d). Regions where every band is
-    full or every band is empty are left out: interband Fermi-sea integrands
-    (f_n - f_m) F_nm vanish there.
-    """
-
-    energy: float
-    k: np.ndarray
-    weight: np.ndarray
-
-
-def _gauss_panels(a, b, order, panels, graded):
-    """Composite Gauss-Legendre nodes/weights on [a, b] for arrays a, b of shape (I,)."""
-    x, w = np.polynomial.legendre.leggauss(order)
-    if graded:
-        ratio = 0.2
-        edges = np.concatenate([[0.0], ratio ** np.arange(panels - 1, -1, -1)])
-    else:
-        edges = np.linspace(0.0, 1.0, panels + 1)
-    t0, t1 = edges[:-1], edges[1:]
-    t = (0.5 * (t1 - t0)[:, None] * (x[None] + 1) + t0[:, None]).ravel()
-    wt = (0.5 * (t1 - t0)[:, None] * w[None]).ravel()
-    nodes = a[:, None] + (b - a)[:, None] * t[None]
-    weights = (b - a)[:, None] * wt[None]
-    return nodes, weights
-
-
-def sample_sea(
-    model: Model, energy: float, numerics: Numerics | None = None, roots: RayRoots | None = None
-) -> Sea:
+def ray_sea(model: Model, energy: float, numerics: Numerics, roots: RayRoots | None = None) -> Sea:
     """Fermi-sea quadrature at chemical potential ``energy`` (eV), T = 0.
 
     On each ray the radial axis is cut at every shell crossing; intervals with mixed
@@ -459,10 +302,6 @@ def sample_sea(
     where band touchings sit), and an unbounded last interval is mapped to [0, 1) by
     k = k_last + L t / (1 - t).
     """
-    numerics = numerics or Numerics()
-    sampler = getattr(model, "sampler", None)
-    if sampler is not None:
-        return sampler.sea(model, energy, numerics)
     dirs, domega = ray_directions(model.dim, numerics)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
@@ -488,7 +327,7 @@ def sample_sea(
     ks, ws, rays = [], [], []
     for sel, graded in ((finite & (a == 0), True), (finite & (a > 0), False)):
         if np.any(sel):
-            nodes, weights = _gauss_panels(
+            nodes, weights = gauss_legendre_panels(
                 a[sel], b[sel], numerics.radial_order, numerics.radial_panels, graded
             )
             ks.append(nodes)
@@ -497,7 +336,7 @@ def sample_sea(
     tail = ~finite
     if np.any(tail):
         scale = np.maximum(a[tail], model.momentum_scale)
-        t, wt = _gauss_panels(
+        t, wt = gauss_legendre_panels(
             np.zeros(tail.sum()), np.ones(tail.sum()), numerics.radial_order,
             numerics.radial_panels, False,
         )

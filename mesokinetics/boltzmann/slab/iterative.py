@@ -1,6 +1,6 @@
-"""Matrix-free solver of the slab Boltzmann equation for fine grids (THEORY.md section 6).
+"""Matrix-free solver of the slab Boltzmann equation for fine grids (docs/theory.md §6).
 
-Same unknowns and equations as :func:`~mesokinetics.boltzmann.slab.solve_direct`:
+Same unknowns and equations as :func:`~mesokinetics.boltzmann.slab.direct.solve_direct`:
 x = [s (J N^2, cell-major), C (one per diffuse wall), lambda (one per conserved density)],
 
     s - S(s, C) + Z lambda = S_0        (cell equations)
@@ -33,7 +33,8 @@ import numpy as np
 import scipy.linalg
 from scipy.sparse.linalg import LinearOperator, gmres
 
-from .slab import SlabProblem, SlabShellSolution, assemble_direct
+from .direct import assemble_direct
+from .problem import SlabProblem, SlabShellSolution
 
 #: Krylov vectors kept before GMRES restarts.
 RESTART = 60

@@ -1,10 +1,10 @@
 """Brillouin-zone samplers for lattice models: Fermi shells and Fermi-sea quadratures.
 
-THEORY.md sections 3-5 on a periodic Brillouin zone. The samplers return the same
-:class:`~mesokinetics.shells.Shell` and :class:`~mesokinetics.shells.Sea` objects as the
-continuum ray samplers and plug into :func:`~mesokinetics.shells.sample` through the
-``Model.sampler`` hook (``TightBinding`` models carry a :class:`BrillouinZone` by default),
-so :func:`~mesokinetics.solve_uniform` works unchanged.
+docs/theory.md §8 on a periodic Brillouin zone. The samplers return the same
+:class:`~mesokinetics.sampling.Shell` and :class:`~mesokinetics.sampling.Sea` objects as the
+continuum ray samplers; :func:`mesokinetics.sampling.sample` uses :class:`BrillouinZone`
+for every model with ``lattice_vectors`` (``TightBinding``), so
+:func:`~mesokinetics.solve_uniform` works unchanged.
 
 Quadratures (k = u . B with fractional coordinates u in [0, 1)^d, B the reciprocal vectors;
 int_k = int d^dk / (2 pi)^d = (1 / V_cell) int d^du):
@@ -31,8 +31,7 @@ int_k = int d^dk / (2 pi)^d = (1 / V_cell) int d^du):
 
 Energies and eigenvectors are computed in chunks of ``bz_chunk`` k points, so memory stays
 bounded by the chunk, not by the grid; :func:`intrinsic_response` evaluates Fermi-sea
-responses chunk by chunk for grids too large for ``solve_uniform`` (which diagonalizes the
-whole Sea at once).
+responses chunk by chunk for grids too large for ``solve_uniform`` .
 
 Units: k in 1/nm, energies in eV, shell weights eV^-1 nm^-d, sea weights nm^-d.
 """
@@ -44,9 +43,10 @@ from itertools import permutations, product
 
 import numpy as np
 
-from .bands import Bands, band_groups, check_hermitian
-from .models.base import Model
-from .shells import Numerics, Sea, Shell, ShellSamplingError
+from ..bands import Bands, band_groups, check_hermitian
+from ..models.base import Model
+from ..numerics import Numerics
+from .shell import Sea, Shell, ShellSamplingError
 
 #: Default grid sizes per dimension when ``bz_grid`` is None.
 DEFAULT_GRID = {1: 512, 2: 96, 3: 24}
@@ -57,7 +57,7 @@ DEFAULT_GRID = {1: 512, 2: 96, 3: 24}
 # --------------------------------------------------------------------------------------
 
 
-def _check_numerics(numerics: Numerics, dim: int) -> dict:
+def bz_options(numerics: Numerics, dim: int) -> dict:
     """Validated BZ options (ValueError naming the option and its range)."""
     grid = numerics.bz_grid if numerics.bz_grid is not None else DEFAULT_GRID[dim]
     checks = {
@@ -107,7 +107,7 @@ def band_energies(model: Model, k: np.ndarray, chunk: int = 16384) -> np.ndarray
     return out
 
 
-def _frac_grid(n: int, dim: int, offset: float = 0.0) -> np.ndarray:
+def fractional_grid(n: int, dim: int, offset: float = 0.0) -> np.ndarray:
     u = (np.arange(n) + offset) / n
     return np.stack(np.meshgrid(*([u] * dim), indexing="ij"), -1).reshape(-1, dim)
 
@@ -249,12 +249,12 @@ def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None
     import contourpy
 
     numerics = numerics or Numerics()
-    opts = _check_numerics(numerics, 2)
+    opts = bz_options(numerics, 2)
     if model.dim != 2:
         raise ValueError(f"fermi_contours needs a 2D model, got dim = {model.dim}")
     recip, _ = lattice_geometry(model)
     n = opts["grid"]
-    e = band_energies(model, _frac_grid(n, 2) @ recip, opts["chunk"]).reshape(n, n, -1)
+    e = band_energies(model, fractional_grid(n, 2) @ recip, opts["chunk"]).reshape(n, n, -1)
     e = np.concatenate([e, e[:1]], axis=0)
     e = np.concatenate([e, e[:, :1]], axis=1)  # periodic closure (n+1, n+1, M)
     u = np.arange(n + 1) / n
@@ -286,26 +286,6 @@ def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None
             loops.append(FermiLoop(band, pts, dl / speed / (2 * np.pi) ** 2, winding,
                                    float(np.sum(dl))))
     return loops
-
-
-def berry_phase(model: Model, loop: FermiLoop) -> float:
-    """Berry phase (rad) of band ``loop.band`` around a closed Fermi loop, oriented with the
-    occupied side (eps_n < E) on the left: gamma = -arg prod <u_j|u_{j+1}> (the
-    determinant over a degenerate group), gauge invariant. By Stokes it equals, modulo
-    2 pi, the Berry-curvature flux of band n through the occupied region it bounds."""
-    if np.any(loop.winding != 0):
-        raise ValueError("berry_phase needs a contractible loop (winding 0)")
-    pts = loop.k
-    b = Bands(model, pts, check=False)
-    v = b.band_velocity[:, loop.band]
-    tangent = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
-    if np.sum(tangent[:, 0] * v[:, 1] - tangent[:, 1] * v[:, 0]) > 0:
-        pts = pts[::-1]
-        b = Bands(model, pts, check=False)
-    cols = np.nonzero(b.group == loop.band)[0]
-    u = b.vectors[:, :, cols]
-    ov = np.conj(np.swapaxes(u, -1, -2)) @ np.roll(u, -1, axis=0)
-    return float(-np.sum(np.angle(np.linalg.det(ov))))
 
 
 def _shell_2d(model, energy, numerics):
@@ -346,7 +326,7 @@ def _roots_1d(model, energy, opts):
 
 
 def _shell_1d(model, energy, numerics):
-    opts = _check_numerics(numerics, 1)
+    opts = bz_options(numerics, 1)
     recip, _ = lattice_geometry(model)
     root, band, _, _ = _roots_1d(model, energy, opts)
     if len(root) == 0:
@@ -358,7 +338,7 @@ def _shell_1d(model, energy, numerics):
 
 
 def _sea_1d(model, mu, numerics):
-    opts = _check_numerics(numerics, 1)
+    opts = bz_options(numerics, 1)
     recip, volume = lattice_geometry(model)
     root, _, _, _ = _roots_1d(model, mu, opts)
     edges = np.unique(np.concatenate([[0.0, 1.0], np.mod(root, 1.0)]))
@@ -386,10 +366,10 @@ _TETS = np.array([[0, int(np.dot(e1, [4, 2, 1])), int(np.dot(e1 + e2, [4, 2, 1])
 
 
 def _shell_3d(model, energy, numerics):
-    opts = _check_numerics(numerics, 3)
+    opts = bz_options(numerics, 3)
     recip, _ = lattice_geometry(model)
     n = opts["grid"]
-    e = band_energies(model, _frac_grid(n, 3) @ recip, opts["chunk"]).reshape(n, n, n, -1)
+    e = band_energies(model, fractional_grid(n, 3) @ recip, opts["chunk"]).reshape(n, n, n, -1)
     base = np.stack(np.meshgrid(*([np.arange(n)] * 3), indexing="ij"), -1).reshape(-1, 3)
     pts, wts, bnd = [], [], []
     for band in range(e.shape[-1]):
@@ -500,7 +480,7 @@ class _SeaBuilder:
     def build(self) -> Sea:
         d, n = self.d, self.opts["grid"]
         corners = np.array(list(product((0, 1), repeat=d)))
-        vert_e = self.energies(_frac_grid(n, d)).reshape((n,) * d + (-1,))
+        vert_e = self.energies(fractional_grid(n, d)).reshape((n,) * d + (-1,))
         idx = np.stack(np.meshgrid(*([np.arange(n)] * d), indexing="ij"), -1).reshape(-1, d)
         flagged = []
         for s in range(0, len(idx), self.opts["chunk"]):
@@ -647,7 +627,7 @@ def _split_band(x, e, band, mu):
 class BrillouinZone:
     """Brillouin-zone sampler for lattice models (the ``Model.sampler`` hook).
 
-    Options come from :class:`~mesokinetics.shells.Numerics`: ``bz_grid`` (grid points per
+    Options come from :class:`~mesokinetics.numerics.Numerics`: ``bz_grid`` (grid points per
     reciprocal vector; None: 512, 96, 24 in 1D, 2D, 3D), ``bz_refine`` (adaptive
     bisections of Fermi-sea cells crossed by a Fermi surface), ``bz_contour_points``
     (points per Fermi loop per reciprocal-vector length, 2D), ``bz_chunk`` (k points per
@@ -668,69 +648,10 @@ class BrillouinZone:
         _check_energy(energy)
         if model.dim == 1:
             return _sea_1d(model, energy, numerics)
-        opts = _check_numerics(numerics, model.dim)
+        opts = bz_options(numerics, model.dim)
         return _SeaBuilder(model, float(energy), opts).build()
 
 
 def _check_energy(energy):
     if not np.isfinite(energy):
         raise ValueError(f"energy must be a finite number (eV), got {energy!r}")
-
-
-def intrinsic_response(model: Model, mu: float, operators, numerics: Numerics | None = None,
-                       sea: Sea | None = None) -> np.ndarray:
-    """Intrinsic (Fermi-sea, Berry-connection) term of each operator per unit field,
-    evaluated in chunks of ``bz_chunk`` k points: memory O(bz_chunk N^2 d) whatever the grid.
-
-    operators : one operator or a list (see :func:`mesokinetics.operators.as_operator`)
-    Returns (n_operators, d): operator unit nm^-d per V/nm, the same numbers as
-    ``solve_uniform(...).response(op).intrinsic`` at T = 0.
-    """
-    from .coherence import intrinsic_density
-    from .operators import as_operator
-
-    numerics = numerics or Numerics()
-    if not np.isfinite(mu):
-        raise ValueError(f"mu must be a finite energy in eV, got {mu!r}")
-    single = not isinstance(operators, (list, tuple))
-    ops = [as_operator(o, model) for o in ([operators] if single else operators)]
-    sampler = getattr(model, "sampler", None) or BrillouinZone()
-    sea = sea if sea is not None else sampler.sea(model, mu, numerics)
-    chunk = _check_numerics(numerics, model.dim)["chunk"]
-    out = np.zeros((len(ops), model.dim))
-    for s in range(0, len(sea.weight), chunk):
-        bands = Bands(model, sea.k[s:s + chunk])
-        for i, op in enumerate(ops):
-            out[i] += intrinsic_density(bands, sea.weight[s:s + chunk], mu, op.in_eigenbasis(bands))
-    return out[0] if single else out
-
-
-def chern_number(model: Model, occupied: int, grid: int = 64) -> float:
-    """Chern number of the lowest ``occupied`` eigenstates of a 2D model (Fukui, Hatsugai
-    and Suzuki, J. Phys. Soc. Jpn. 74, 1674 (2005)): C = (1 / 2 pi) sum over plaquettes of
-    the Berry flux from U(1) link variables, an integer for any grid fine enough to resolve
-    the curvature. Independent of the Berry-curvature formula used by the response code.
-    Sign: C = (1 / 2 pi) int_BZ Omega with Omega = curl A, A = i <u|grad u>."""
-    if model.dim != 2:
-        raise ValueError(f"chern_number needs a 2D model, got dim = {model.dim}")
-    if not isinstance(occupied, (int, np.integer)) or not 0 < occupied < model.size:
-        raise ValueError(f"occupied must be an integer in 1..{model.size - 1}, got {occupied!r}")
-    if not isinstance(grid, (int, np.integer)) or grid < 4:
-        raise ValueError(f"grid must be an integer >= 4, got {grid!r}")
-    recip, _ = lattice_geometry(model)
-    ham = getattr(model, "hamiltonian_lattice", model.hamiltonian)  # periodic gauge
-    k = _frac_grid(grid, 2) @ recip
-    _, vec = np.linalg.eigh(ham(k))
-    u = vec[:, :, :occupied].reshape(grid, grid, model.size, occupied)
-
-    def link(a, b):
-        return np.linalg.det(np.conj(np.swapaxes(a, -1, -2)) @ b)
-
-    u10 = np.roll(u, -1, axis=0)
-    u01 = np.roll(u, -1, axis=1)
-    u11 = np.roll(u10, -1, axis=1)
-    loop = link(u, u10) * link(u10, u11) * link(u11, u01) * link(u01, u)
-    # k = u1 b1 + u2 b2: the plaquette (u1, u2) -> (u1+1) -> (u2+1) is counterclockwise
-    # when b1 x b2 > 0
-    orient = np.sign(recip[0, 0] * recip[1, 1] - recip[0, 1] * recip[1, 0])
-    return float(-orient * np.sum(np.angle(loop)) / (2 * np.pi))

@@ -1,0 +1,60 @@
+"""The contributions of paper Eqs. (1)-(2) to the density of an observable: one container
+for uniform samples (floats), films and strips (profiles) and cross-sections (maps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """Contributions to the density of an observable (floats or arrays), docs/theory.md §5.
+
+    intraband : sum_n f_n P_n (Boltzmann)
+    intrinsic : Berry-connection (Fermi-sea) interband term
+    gradient : interband term driven by grad f_n (zero in a uniform sample)
+    disorder : ladder vertex-correction interband term
+    total : their sum
+    unit : unit of every contribution
+    """
+
+    intraband: float | np.ndarray
+    intrinsic: float | np.ndarray
+    gradient: float | np.ndarray
+    disorder: float | np.ndarray
+    unit: str = ""
+
+    @property
+    def total(self):
+        return self.intraband + self.intrinsic + self.gradient + self.disorder
+
+    @property
+    def interband(self):
+        return self.intrinsic + self.gradient + self.disorder
+
+    def __sub__(self, other: "Contributions") -> "Contributions":
+        """Contribution-wise difference (e.g. a profile minus the bulk: accumulation)."""
+        return Contributions(self.intraband - other.intraband, self.intrinsic - other.intrinsic,
+                             self.gradient - other.gradient, self.disorder - other.disorder,
+                             self.unit)
+
+    def weighted_mean(self, weights: np.ndarray) -> "Contributions":
+        """Contribution-wise average of profiles with the given cell weights (floats)."""
+        w = np.asarray(weights, float) / np.sum(weights)
+        return self._map(lambda x: float(np.sum(w * np.broadcast_to(x, w.shape))))
+
+    def _map(self, fn, unit=None) -> "Contributions":
+        return Contributions(
+            fn(self.intraband), fn(self.intrinsic), fn(self.gradient), fn(self.disorder),
+            self.unit if unit is None else unit,
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "intraband": self.intraband, "intrinsic": self.intrinsic,
+            "gradient": self.gradient, "disorder": self.disorder, "total": self.total,
+            "unit": self.unit,
+        }

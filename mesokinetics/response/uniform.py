@@ -1,0 +1,127 @@
+"""The linear response of a uniform sample: :class:`UniformResponse`.
+
+The density of any observable splits into the contributions of paper Eqs. (1)-(2)
+(docs/theory.md §4-5): intraband (Boltzmann), intrinsic (Berry connection, Fermi sea),
+gradient (zero in a uniform sample) and disorder (ladder vertex correction). Units:
+internal (hbar = 1, eV, nm, e = -1); fields in V/nm; densities in (operator unit) per nm^d.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+
+import numpy as np
+
+from ..bands import Bands
+from ..coherence import disorder_density, intraband_density, intrinsic_density
+from ..disorder import PointDisorder
+from ..models.base import Model
+from ..numerics import Numerics
+from ..operators import Operator, as_operator, charge_current
+from ..units import E2_OVER_H, conductivity_si_unit, conductivity_to_si
+from .nodes import EnergyNode, node_at_mu
+from .parts import Contributions
+
+#: Fermi-sea points diagonalized at once; larger seas are evaluated chunk by chunk so the
+#: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid.
+SEA_CHUNK = 32768
+
+
+@dataclass
+class UniformResponse:
+    """Result of :func:`~mesokinetics.solve_uniform` (docs/theory.md §4-5, §9). Densities are
+    linear in the field.
+
+    ``density(op)`` gives the contributions at the given field; ``response(op)`` per unit
+    field along each axis; ``conductivity()`` the tensor sigma_ij = dj_i/dE_j.
+    """
+
+    model: Model
+    disorder: PointDisorder
+    mu: float
+    field: np.ndarray
+    temperature: float
+    numerics: Numerics
+    nodes: list
+    metadata: dict = dc_field(default_factory=dict)
+
+    def __post_init__(self):
+        d = self.model.dim
+        self.metadata.update(
+            {
+                "units": {
+                    "energy": "eV", "length": "nm", "k": "1/nm", "field": "V/nm",
+                    "density": f"(operator unit) nm^-{d}", "time": "hbar/eV = 0.6582 fs",
+                    "temperature": "K", "gamma": f"eV^2 nm^{d}", "charge": "e = -1",
+                },
+                "mu": self.mu, "field": self.field.tolist(), "temperature": self.temperature,
+                "gamma": self.disorder.gamma,
+            }
+        )
+
+    @property
+    def shell(self):
+        """The Fermi shell (T = 0) or the shell at mu (T > 0), or None if empty."""
+        node = node_at_mu(self.nodes, self.mu)
+        return None if node is None else node.solution.shell
+
+    def response(self, op) -> Contributions:
+        """Contributions per unit field along each axis: (d,) arrays, unit per (V/nm)."""
+        op = as_operator(op, self.model)
+        d = self.model.dim
+        parts = np.zeros((3, d))
+        for node in self.nodes:
+            parts += node.weight * self._node_response(node, op)
+        unit = f"{op.unit} nm^-{d} per V/nm"
+        return Contributions(parts[0], parts[1], np.zeros(d), parts[2], unit)
+
+    def _node_response(self, node: EnergyNode, op: Operator) -> np.ndarray:
+        d = self.model.dim
+        out = np.zeros((3, d))
+        npts = len(node.sea.weight)
+        if npts <= SEA_CHUNK:  # small seas keep their eigenvectors for further operators
+            if node.sea_bands is None and npts:
+                node.sea_bands = Bands(self.model, node.sea.k)
+            if node.sea_bands is not None:
+                out[1] = intrinsic_density(node.sea_bands, node.sea.weight, node.energy,
+                                           op.in_eigenbasis(node.sea_bands))
+        else:  # large seas (lattice models, fine grids): bounded memory, chunk by chunk
+            for start in range(0, npts, SEA_CHUNK):
+                part = slice(start, start + SEA_CHUNK)
+                bands = Bands(self.model, node.sea.k[part])
+                out[1] += intrinsic_density(bands, node.sea.weight[part], node.energy,
+                                            op.in_eigenbasis(bands))
+        sol = node.solution
+        if sol is not None:
+            op_eig = op.in_eigenbasis(sol.shell.bands)
+            out[0] = intraband_density(sol.shell, sol.g, op_eig)
+            out[2] = disorder_density(sol.shell, sol.g, sol.moment, sol.dos,
+                                      self.disorder.gamma, op_eig)
+        return out
+
+    def density(self, op) -> Contributions:
+        """Contributions to the density of ``op`` at the given field (floats).
+
+        Unit: operator unit per nm^d (e.g. hbar nm^-2 for spin in 2D).
+        """
+        r = self.response(op)
+        unit = r.unit.replace(" per V/nm", "")
+        return r._map(lambda x: float(np.dot(x, self.field)), unit)
+
+    def conductivity(self, unit: str = "e2/h") -> Contributions:
+        """Conductivity tensor sigma_ij = dj_i/dE_j, (d, d) arrays per contribution.
+
+        unit : 'e2/h' (conductance quanta times nm^(2-d)), 'internal' (e^2/hbar nm^(2-d))
+        or 'SI' (S m^(2-d)).
+        """
+        d = self.model.dim
+        rows = [self.response(charge_current(self.model, i)) for i in range(d)]
+        tensor = Contributions(*(np.array([getattr(r, p) for r in rows]) for p in
+                           ("intraband", "intrinsic", "gradient", "disorder")), unit="")
+        if unit == "internal":
+            return tensor._map(lambda x: x, f"e^2/hbar nm^{2 - d}")
+        if unit == "e2/h":
+            return tensor._map(lambda x: x / E2_OVER_H, f"e^2/h nm^{2 - d}")
+        if unit == "SI":
+            return tensor._map(lambda x: conductivity_to_si(x, d), conductivity_si_unit(d))
+        raise ValueError(f"unit must be 'e2/h', 'internal' or 'SI', got {unit!r}")

@@ -1,0 +1,67 @@
+"""Sampling of Fermi shells and Fermi seas (docs/theory.md §8): one entry point for every
+model.
+
+Continuum models are sampled on rays from k = 0 (:mod:`.rays`); lattice models (those
+with ``lattice_vectors``, e.g. ``TightBinding``) on their Brillouin zone
+(:mod:`.brillouin`); a model may bring its own sampler (``model.sampler``: an object with
+``shell(model, energy, numerics)`` and ``sea(model, energy, numerics)``).
+"""
+
+from __future__ import annotations
+
+from ..models.base import Model
+from ..numerics import Numerics
+from .brillouin import BrillouinZone
+from .rays import RayRoots, find_ray_roots, ray_directions, ray_sea, ray_shell, sample_rays
+from .shell import Sea, Shell, ShellSamplingError
+
+__all__ = ["Shell", "Sea", "ShellSamplingError", "RayRoots", "BrillouinZone", "sampler_of",
+           "sample", "sample_shell", "sample_sea", "find_ray_roots", "ray_directions"]
+
+_BRILLOUIN_ZONE = BrillouinZone()
+
+
+def sampler_of(model: Model):
+    """The sampler of ``model``: its own (``model.sampler``), the Brillouin zone of a
+    lattice model, or None for a continuum model (rays from k = 0)."""
+    own = getattr(model, "sampler", None)
+    if own is not None:
+        return own
+    if getattr(model, "lattice_vectors", None) is not None:
+        return _BRILLOUIN_ZONE
+    return None
+
+
+def sample(model: Model, energy: float, numerics: Numerics | None = None, *,
+           grazing_axis: int | None = None) -> tuple[Shell, Sea]:
+    """Shell and Fermi-sea quadratures at ``energy`` (eV).
+
+    grazing_axis : None, or the axis of a wall normal: the continuum shell rule is then
+    graded towards grazing incidence on that wall (set by the finite-sample solvers;
+    Brillouin-zone samplers ignore it)."""
+    numerics = numerics or Numerics()
+    sampler = sampler_of(model)
+    if sampler is not None:
+        return sampler.shell(model, energy, numerics), sampler.sea(model, energy, numerics)
+    return sample_rays(model, energy, numerics, grazing_axis)
+
+
+def sample_shell(model: Model, energy: float, numerics: Numerics | None = None,
+                 roots: RayRoots | None = None, *, grazing_axis: int | None = None) -> Shell:
+    """The energy shell at ``energy`` (eV) of every band. ``roots`` (continuum models,
+    from :func:`find_ray_roots` with the same numerics) avoids a second root search."""
+    numerics = numerics or Numerics()
+    sampler = sampler_of(model)
+    if sampler is not None:
+        return sampler.shell(model, energy, numerics)
+    return ray_shell(model, energy, numerics, roots, grazing_axis)
+
+
+def sample_sea(model: Model, energy: float, numerics: Numerics | None = None,
+               roots: RayRoots | None = None) -> Sea:
+    """Fermi-sea quadrature at chemical potential ``energy`` (eV), T = 0."""
+    numerics = numerics or Numerics()
+    sampler = sampler_of(model)
+    if sampler is not None:
+        return sampler.sea(model, energy, numerics)
+    return ray_sea(model, energy, numerics, roots)
