@@ -237,3 +237,29 @@ def test_rashba_strip_convergence_orders():
     assert np.all(orders > 1.5), orders
     angles = [ratio(200, a) for a in (64, 128, 256)]
     assert abs(angles[1] - angles[2]) < 1e-3 * abs(angles[0] - angles[2])
+
+
+def test_graded_faces_for_any_width_cells_and_wall_cell():
+    """The graded mesh exists for every (W, cells, wall cell), including a wall cell equal
+    to W / cells to rounding (W = 2 l with 200 cells and the default l/100 wall cell used
+    to raise from the root finder): faces from 0 to W, increasing, symmetric, the first
+    cell equal to the requested wall cell (or W / cells when that is smaller) unless the
+    growth ratio reaches its cap of 2, where the mesh is stretched to fill W."""
+    from mesokinetics.samples import graded_faces
+
+    rng = np.random.default_rng(7)
+    cases = [(w * ell, n, ell / 100) for ell in (3.1, 10.0, 13.7) for w, n in
+             ((1, 100), (2, 200), (4, 400), (0.5, 50))]
+    cases += [(2.0, 200, 0.01 * (1 + e)) for e in (-1e-16, -1e-14, -1e-12, -1e-10, 1e-14)]
+    cases += [(float(rng.uniform(0.1, 100)), int(rng.integers(4, 500)),
+               float(10 ** rng.uniform(-3, 1))) for _ in range(200)]
+    for width, cells, first in cases:
+        f = graded_faces(width, cells, first)
+        h = np.diff(f)
+        assert f[0] == 0 and f[-1] == pytest.approx(width, rel=1e-14) and len(f) == cells + 1
+        assert np.all(h > 0)
+        assert np.allclose(h, h[::-1], rtol=1e-9)
+        if cells >= 4 and np.max(h[1:] / h[:-1]) < 2 - 1e-9:
+            assert h[0] == pytest.approx(min(first, width / cells), rel=1e-8)
+        else:  # growth capped at 2 per cell (or too few cells): the mesh is stretched to W
+            assert h[0] >= min(first, width / cells) * (1 - 1e-12)

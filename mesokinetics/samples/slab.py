@@ -34,9 +34,18 @@ def graded_faces(width: float, cells: int, first: float) -> np.ndarray:
                                  np.log(max(middle, 1e-300) * first) + half * np.log(r))
         return log_total - np.log(width)
 
-    from scipy.optimize import brentq
-
-    ratio = brentq(log_excess, 1 + 1e-12, 2.0) if log_excess(2.0) > 0 else 2.0
+    lo, hi = 1 + 1e-12, 2.0
+    if log_excess(lo) >= 0:  # first == width / cells to rounding: the uniform mesh
+        return np.linspace(0.0, width, cells + 1)
+    if log_excess(hi) <= 0:
+        ratio = hi
+    else:  # log_excess increases with r: bisection to rounding (no scipy.optimize import)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if not lo < mid < hi:
+                break
+            lo, hi = (mid, hi) if log_excess(mid) < 0 else (lo, mid)
+        ratio = 0.5 * (lo + hi)
     sizes = first * ratio ** np.arange(half, dtype=float)
     sizes = np.concatenate([sizes, [first * ratio ** float(half)] * middle, sizes[::-1]])
     faces = np.concatenate([[0.0], np.cumsum(sizes)])
