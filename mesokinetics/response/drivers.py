@@ -194,13 +194,25 @@ def solve_slab(
                         faces=faces)
 
 
-def _section_nodes(bulk, disorder, mesh, walls, field, rtol, maxiter, precondition, progress):
-    """Solve the section problem on the shell of every energy node of ``bulk``."""
+def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, energy_points,
+                   num, grazing_axis, axes, wire_axis, sample_name, outer, progress):
+    """The section solve shared by wires and periodic strips: bulk reference on shells
+    graded towards ``grazing_axis``, the sample's mesh in the coordinates ``axes``, and
+    the section problem on every energy node (outer = (rtol, maxiter, precondition) of
+    the outer GMRES)."""
+    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
+                               grazing_axis, sample_name)
+    mesh = sample.section_mesh(axes)
+    walls = sample.wall_models(mesh.region_names)
+    rtol, maxiter, precondition = outer
+
     def solve(sol):
         prob = SectionProblem(sol.shell, disorder, mesh, walls, field, sol)
         return SectionSolver(prob).solve(rtol=rtol, maxiter=maxiter, precondition=precondition)
 
-    return _finite_nodes(bulk, solve, progress)
+    nodes = _finite_nodes(bulk, solve, progress)
+    return result_cls(model, disorder, mu, field, temperature, nodes, bulk, mfp,
+                      section=sample, mesh=mesh, wire_axis=wire_axis)
 
 
 def solve_cross_section(
@@ -254,13 +266,9 @@ def solve_cross_section(
             "a component in the cross-section plane is screened by surface charges")
     wire = int(nonzero[0])
     num = resolve_numerics(numerics, options, defaults={"grazing_panels": 1})
-    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
-                               wire, "a wire")
-    mesh = section.section_mesh(cross_axes(wire))
-    nodes = _section_nodes(bulk, disorder, mesh, section.wall_models(mesh.region_names), field,
-                           rtol, maxiter, precondition, progress)
-    return SectionResponse(model, disorder, mu, field, temperature, nodes, bulk, mfp,
-                           section=section, mesh=mesh, wire_axis=wire)
+    return _solve_on_mesh(SectionResponse, model, disorder, section, mu, field, temperature,
+                          energy_points, num, wire, cross_axes(wire), wire, "a wire",
+                          (rtol, maxiter, precondition), progress)
 
 
 def solve_periodic_strip(
@@ -301,10 +309,6 @@ def solve_periodic_strip(
         raise ValueError(f"the field must lie along x (the periodic direction), got "
                          f"{field.tolist()}")
     num = resolve_numerics(numerics, options)
-    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num, 1,
-                               "a strip")
-    mesh = strip.section_mesh((0, 1))
-    nodes = _section_nodes(bulk, disorder, mesh, strip.wall_models(mesh.region_names), field,
-                           rtol, maxiter, precondition, progress)
-    return PeriodicStripResponse(model, disorder, mu, field, temperature, nodes, bulk, mfp,
-                                 section=strip, mesh=mesh, wire_axis=0)
+    return _solve_on_mesh(PeriodicStripResponse, model, disorder, strip, mu, field, temperature,
+                          energy_points, num, 1, (0, 1), 0, "a strip",
+                          (rtol, maxiter, precondition), progress)

@@ -32,6 +32,22 @@ def cross_axes(wire_axis: int) -> tuple[int, int]:
     return ((wire_axis + 1) % 3, (wire_axis + 2) % 3)
 
 
+def _check_lengths(sample, names) -> None:
+    """Each named attribute of ``sample`` must be a positive, finite length (nm)."""
+    for name in names:
+        v = getattr(sample, name)
+        if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be a positive length in nm, got {v!r}")
+
+
+def _cell_pair(cells) -> tuple[int, int]:
+    """Cells along the two coordinates from one positive integer or a pair."""
+    pair = cells if isinstance(cells, (tuple, list)) else (cells, cells)
+    if len(pair) != 2 or any(not isinstance(c, (int, np.integer)) or c < 1 for c in pair):
+        raise ValueError(f"cells must be a positive integer or a pair, got {cells!r}")
+    return tuple(int(c) for c in pair)
+
+
 def _walls_from(spec, names) -> dict:
     """Wall models per region from one value, a sequence in ``names`` order, or a dict
     (missing names default to diffuse)."""
@@ -90,14 +106,8 @@ class Rectangle(CrossSection):
     wall_cell: float | None = None
 
     def __post_init__(self):
-        for name in ("width", "height"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a positive length in nm, got {v!r}")
-        cells = self.cells if isinstance(self.cells, (tuple, list)) else (self.cells, self.cells)
-        if len(cells) != 2 or any(not isinstance(c, (int, np.integer)) or c < 1 for c in cells):
-            raise ValueError(f"cells must be a positive integer or a pair, got {self.cells!r}")
-        object.__setattr__(self, "cells", tuple(int(c) for c in cells))
+        _check_lengths(self, ("width", "height"))
+        object.__setattr__(self, "cells", _cell_pair(self.cells))
         object.__setattr__(self, "walls", _walls_from(self.walls, SIDES))
 
     def faces(self):
@@ -215,14 +225,8 @@ class PeriodicStrip(CrossSection):
     local_walls: bool = True
 
     def __post_init__(self):
-        for name in ("length", "width"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a positive length in nm, got {v!r}")
-        cells = self.cells if isinstance(self.cells, (tuple, list)) else (self.cells, self.cells)
-        if len(cells) != 2 or any(not isinstance(c, (int, np.integer)) or c < 1 for c in cells):
-            raise ValueError(f"cells must be a positive integer or a pair, got {self.cells!r}")
-        object.__setattr__(self, "cells", tuple(int(c) for c in cells))
+        _check_lengths(self, ("length", "width"))
+        object.__setattr__(self, "cells", _cell_pair(self.cells))
         notches = tuple(tuple(float(v) for v in r) for r in self.notches)
         if any(len(r) != 4 or r[1] <= r[0] or r[3] <= r[2] for r in notches):
             raise ValueError("notches are rectangles (x0, x1, y0, y1) with x0 < x1, y0 < y1")
