@@ -20,6 +20,7 @@ from .response import (Contributions, PeriodicStripResponse, SectionResponse, Sl
                        solve_uniform)
 from .samples import Film, Fuchs, GmshSection, PeriodicStrip, Rectangle, Slab, Soffer, Strip, disk, polygon
 from .sampling import ShellSamplingError
+from .validity import ValidityWarning
 
 #: The former name of :class:`Contributions` (kept so that existing scripts still run).
 Density = Contributions
@@ -36,7 +37,7 @@ _LAZY = {
 
 __all__ = [
     "kubo", "topology", "models", "reference", "operators", "units",
-    "PointDisorder", "Numerics", "ShellSamplingError",
+    "PointDisorder", "Numerics", "ShellSamplingError", "ValidityWarning",
     "Contributions", "Density",
     "solve_uniform", "UniformResponse",
     "solve_slab", "SlabResponse",

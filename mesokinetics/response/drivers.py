@@ -26,8 +26,9 @@ from ..models.base import Model
 from ..numerics import Numerics, resolve_numerics
 from ..quadrature import thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
-from ..sampling import sample
+from ..sampling import sample, sampler_of
 from ..validation import validate_energy_points, validate_inputs
+from ..validity import check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
 from .nodes import EnergyNode, FiniteNode
 from .uniform import UniformResponse
@@ -110,7 +111,9 @@ def solve_uniform(
     energy_points = validate_energy_points(energy_points)
     num = resolve_numerics(numerics, options)
     _warn_degenerate_with_spin(model, stacklevel=2)
-    return _uniform(model, disorder, mu, field, temperature, energy_points, num, None, progress)
+    result = _uniform(model, disorder, mu, field, temperature, energy_points, num, None, progress)
+    result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None, stacklevel=2)
+    return result
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
@@ -127,6 +130,7 @@ def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: 
             f"mu = {mu} eV has no Fermi surface: {sample_name} carries no intraband current and "
             "needs a Fermi surface; for a purely intrinsic response use solve_uniform"
         )
+    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None, stacklevel=3)
     ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
     return bulk, mean_free_path(ref.solution)
 

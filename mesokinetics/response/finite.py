@@ -68,6 +68,12 @@ class FiniteSampleResponse:
 
     # --- shared ------------------------------------------------------------------------
     @property
+    def validity(self) -> list:
+        """:class:`~mesokinetics.validity.ValidityWarning` messages of the solve (the
+        shells are the bulk's)."""
+        return self.bulk.validity
+
+    @property
     def solution(self):
         """Solution on the shell at mu (T = 0: the Fermi shell): g (P, J), moment, ..."""
         return node_at_mu(self.nodes, self.mu).solution

@@ -44,6 +44,8 @@ class UniformResponse:
     numerics: Numerics
     nodes: list
     metadata: dict = dc_field(default_factory=dict)
+    #: :class:`~mesokinetics.validity.ValidityWarning` messages of the solve
+    validity: list = dc_field(default_factory=list)
 
     def __post_init__(self):
         d = self.model.dim

@@ -277,6 +277,20 @@ def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots |
     return Shell(float(energy), k, weight, roots.band.astype(int), bands)
 
 
+def _touches_extremum(roots: RayRoots, band: int, rel: float = 1e-6) -> bool:
+    """True when every crossing of ``band`` pairs up with another on the same ray at
+    nearly the same radius: the energy is at a band extremum, not in a pocket."""
+    sel = roots.band == band
+    ray, radius = roots.ray[sel], roots.radius[sel]
+    if radius.size == 0 or radius.size % 2:
+        return False
+    order = np.lexsort((radius, ray))
+    ray, radius = ray[order], radius[order]
+    pair_ray = ray[0::2] == ray[1::2]
+    close = np.abs(radius[1::2] - radius[0::2]) <= rel * np.maximum(radius[1::2], 1e-300)
+    return bool(np.all(pair_ray & close))
+
+
 def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
     if roots.band.size == 0:
         return
@@ -285,6 +299,13 @@ def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
     np.add.at(counts, (roots.ray, roots.band), 1)
     for n in range(n_bands):
         c = counts[:, n]
+        if c.min() != c.max() and _touches_extremum(roots, n):
+            raise ShellSamplingError(
+                f"E = {energy} eV lies at an extremum of band {n} (its shell is a ring or "
+                "point of vanishing width there, found on some rays and not on others, and "
+                "the density of states is singular): move the energy slightly off the band "
+                "edge, e.g. by 1e-6 eV"
+            )
         if c.min() != c.max():
             raise ShellSamplingError(
                 f"the shell of band {n} at E = {energy} eV is not star-shaped about k = 0: "

@@ -1,0 +1,118 @@
+"""Where the assumptions of the theory fail on a Fermi surface: :class:`ValidityWarning`.
+
+The kinetic theory of Valet & Raimondi is the leading order in hbar/(tau Delta) and
+1/(k_F l) (docs/theory.md §5, §13). A solve still returns numbers outside that regime,
+so each solver checks the shells it solved on and warns, naming the quantity, its value
+and what to do:
+
+* interband gap x tau below ``GAP_TAU_MIN`` at a shell point (a band crossing or an
+  avoided crossing near mu): the interband terms diverge as 1/gap there;
+* k_F l below ``KF_L_MIN`` (continuum models; k_F the DOS-weighted |k| on the shell):
+  weak localization and the O(1/(k_F l)) corrections are no longer small;
+* a degenerate band whose scattering is not scalar inside its group
+  (P_n D P_n != (Tr[P_n D]/w_n) P_n): one scalar distribution per group is then not
+  exact (a matrix-valued intraband distribution is needed, docs/theory.md §12).
+
+Every message is also recorded in the result's ``validity`` list (and, through the
+workflow, in result.json). Units: gaps in eV, tau in hbar/eV, lengths in nm.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .disorder import matrix_dos
+
+#: Smallest interband gap x tau (hbar = 1) at a shell point before the warning.
+GAP_TAU_MIN = 10.0
+#: Smallest k_F l before the warning.
+KF_L_MIN = 10.0
+#: Relative deviation of P_n D P_n from a multiple of P_n before the warning.
+SCALAR_TOL = 1e-6
+
+
+class ValidityWarning(UserWarning):
+    """The assumptions of the kinetic theory fail on the sampled Fermi surface."""
+
+
+def _min_gap_tau(solution) -> tuple[float, int]:
+    """Smallest |e_a - E| tau over eigenvalues a outside the point's own band, and the
+    shell point where it occurs."""
+    shell = solution.shell
+    gaps = np.abs(shell.bands.eigenvalues - shell.energy)  # (P, N)
+    gaps = np.where(shell.eigen_mask, np.inf, gaps)
+    per_point = np.min(gaps, axis=1, initial=np.inf) * solution.tau
+    p = int(np.argmin(per_point))
+    return float(per_point[p]), p
+
+
+def _kf_l(solution) -> float:
+    """DOS-weighted k_F times the DOS-weighted mean free path |v| tau (continuum)."""
+    shell = solution.shell
+    w = shell.weight * shell.multiplicity
+    kf = np.sum(w * np.linalg.norm(shell.k, axis=1)) / np.sum(w)
+    ell = np.sum(w * np.linalg.norm(shell.velocity, axis=1) * solution.tau) / np.sum(w)
+    return float(kf * ell)
+
+
+def _nonscalar_scattering(solution) -> float:
+    """Largest relative deviation of P_n D P_n from (Tr[P_n D] / w_n) P_n over the shell
+    points of degenerate bands (0 when every band is simple)."""
+    shell = solution.shell
+    if np.all(shell.multiplicity == 1):
+        return 0.0
+    dos = matrix_dos(shell)
+    sel = np.nonzero(shell.multiplicity > 1)[0]
+    u = shell.bands.vectors[sel]
+    mask = shell.eigen_mask[sel]
+    d_eig = np.conj(np.swapaxes(u, -1, -2)) @ dos @ u  # D in the eigenbasis, (Q, N, N)
+    inside = mask[:, :, None] & mask[:, None, :]
+    block = np.where(inside, d_eig, 0)
+    mean = np.trace(block, axis1=1, axis2=2).real / shell.multiplicity[sel]
+    dev = block - mean[:, None, None] * np.where(inside, np.eye(d_eig.shape[-1]), 0)
+    scale = np.max(np.abs(mean))
+    return float(np.max(np.abs(dev)) / scale) if scale > 0 else 0.0
+
+
+def validity_messages(solutions, *, continuum: bool) -> list[str]:
+    """Messages for the assumptions that fail on the solved shells (the worst case of
+    each kind over all shells; empty if none)."""
+    solutions = [s for s in solutions if s is not None]
+    if not solutions:
+        return []
+    out = []
+    gaps = [(_min_gap_tau(s), s) for s in solutions]
+    (gap_tau, p), sol = min(gaps, key=lambda g: g[0][0])
+    if gap_tau < GAP_TAU_MIN:
+        k = np.array2string(sol.shell.k[p], precision=4)
+        out.append(
+            f"interband gap x tau = {gap_tau:.3g} (hbar = 1) < {GAP_TAU_MIN:g} at k = {k} "
+            f"1/nm on the shell E = {sol.shell.energy:.6g} eV: the theory assumes gaps >> "
+            "hbar/tau (a band crossing near mu, or scattering too strong for this gap); move "
+            "mu away from the crossing, weaken the disorder, or use the Kubo check "
+            "(mesokinetics.kubo)")
+    if continuum:
+        kfl, sol = min(((_kf_l(s), s) for s in solutions), key=lambda x: x[0])
+        if kfl < KF_L_MIN:
+            out.append(f"k_F l = {kfl:.3g} < {KF_L_MIN:g} on the shell E = "
+                       f"{sol.shell.energy:.6g} eV: corrections of order 1/(k_F l) beyond "
+                       "this theory are not small; use weaker disorder")
+    dev = max(_nonscalar_scattering(s) for s in solutions)
+    if dev > SCALAR_TOL:
+        out.append(
+            f"a degenerate band scatters non-uniformly inside its group (relative deviation "
+            f"{dev:.2g} of P_n D P_n from a multiple of P_n): one scalar distribution per "
+            "degenerate group is not exact there (docs/theory.md §12); lift the degeneracy "
+            "or treat the result as approximate")
+    return out
+
+
+def check_nodes(nodes, *, continuum: bool, stacklevel: int) -> list[str]:
+    """Validity messages over the solved energy nodes, warned as :class:`ValidityWarning`
+    and returned for the result's ``validity`` list."""
+    messages = validity_messages([n.solution for n in nodes], continuum=continuum)
+    for msg in messages:
+        warnings.warn(msg, ValidityWarning, stacklevel=stacklevel + 1)
+    return messages
