@@ -1,4 +1,4 @@
-"""Matrix-free GMRES slab solver against the dense direct solver (docs/slab_iterative.md).
+"""Matrix-free GMRES slab solver against the dense direct solver (docs/slab.md, "Fine grids").
 
 Iteration counts (two-grid preconditioner, default 64 coarse cells, tol 1e-10) measured for
 the Rashba strip with 8 cells per mean free path, W/l = 1, 10, 100: 1, 4, 6 (diffuse
