@@ -6,6 +6,13 @@ massive Dirac model (sigma_yx, sigma_xx with mu in the upper band), for several 
 times tau, this script prints a markdown table (kinetic total, Kubo ladder, Kubo CBA) and
 plots the ladder-minus-kinetic and CBA-minus-kinetic differences versus 1/(mu tau).
 
+The script ends by checking (lines starting with "check:"; AssertionError on failure) that
+the ladder-minus-kinetic difference of every observable shrinks as 1/(mu tau) (fitted
+exponent over the three longest tau near 1), that the ladder Hall conductivity of the
+massive Dirac model tends to the non-crossing formula in the same way while the kinetic
+value stays at its closed form 13/28 e^2/h, and that the kinetic Edelstein density equals
+e m alpha tau E_x / (2 pi).
+
 Usage:  python examples/kubo_vs_kinetic.py [--out DIR] [--taus 50 100 200 400 800]
 Writes DIR/kubo_vs_kinetic.png and DIR/kubo_vs_kinetic.md (default DIR = ./out).
 Runtime about 20 s with the default five relaxation times.
@@ -27,6 +34,7 @@ import numpy as np  # noqa: E402
 import mesokinetics as mk  # noqa: E402
 import mesokinetics.kubo as kubo  # noqa: E402
 from mesokinetics import operators as ops  # noqa: E402
+from mesokinetics import reference as ref  # noqa: E402
 from mesokinetics.models import MassiveDirac, RashbaFerromagnet  # noqa: E402
 from mesokinetics.units import E2_OVER_H, fs_to_internal  # noqa: E402
 
@@ -34,6 +42,79 @@ from mesokinetics.units import E2_OVER_H, fs_to_internal  # noqa: E402
 #: Non-crossing (ladder) Hall conductivity of the massive Dirac model, gap 0.1, mu 0.2:
 #: 4 D mu (mu^2 + D^2) / (mu^2 + 3 D^2)^2 in e^2/h (Sinitsyn et al. 2007; Ado et al. 2015).
 NCA_HALL = 4 * 0.1 * 0.2 * (0.2**2 + 0.1**2) / (0.2**2 + 3 * 0.1**2) ** 2
+#: Kinetic (this engine) Hall conductivity of the same model, any tau: intrinsic
+#: D/(2 mu) plus disorder D (mu^2 - D^2) / (mu (mu^2 + 3 D^2)) e^2/h = 13/28 for sigma_yx
+#: (validation.md row 15 and "Additional observations").
+KINETIC_HALL = 0.1 / (2 * 0.2) + 0.1 * (0.2**2 - 0.1**2) / (0.2 * (0.2**2 + 3 * 0.1**2))
+
+
+CHECKS: list[tuple[str, bool]] = []
+
+
+def check(what: str, error: float, tol: float, detail: str) -> None:
+    """Record and print one check: ``error`` (>= 0) must not exceed ``tol`` (NaN fails)."""
+    ok = bool(error <= tol)
+    line = f"check: {what}: {detail}; error {error:.2e} vs tolerance {tol:.1e}: {'ok' if ok else 'FAILED'}"
+    print(line)
+    CHECKS.append((line, ok))
+
+
+def finish_checks() -> None:
+    """Final "check:" line; AssertionError listing the failed checks, if any."""
+    failed = [line for line, ok in CHECKS if not ok]
+    if failed:
+        print(f"check: {len(failed)} of {len(CHECKS)} checks FAILED")
+        raise AssertionError("\n".join(failed))
+    print(f"check: all {len(CHECKS)} checks passed")
+
+
+def run_checks(rows) -> None:
+    """The convergence statements of the module docstring, from the rows of :func:`run`."""
+    keys = []
+    for r in rows:
+        if (r[0], r[1]) not in keys:
+            keys.append((r[0], r[1]))
+    # Exponent of |ladder - kinetic| (relative for the responses ~ tau) in 1/(mu tau), fitted
+    # over the three longest tau. Measured at the defaults (tau = 200, 400, 800 fs, Kubo grid
+    # 48 rays): 0.997 ... 0.999 for six observables, 1.029 for the Dirac sigma_xx and 1.075
+    # for the damping-like <sigma_z> (m along x), whose difference is still approaching the
+    # linear regime (pairwise exponents 1.95, 1.43, 1.12, 1.03 from tau = 50 fs on; 1.0015
+    # over 800 ... 3200 fs). 96 Kubo rays change the exponents by < 3e-3. Tolerance 0.2 on
+    # |exponent - 1|, 2.7 times the worst measured offset; a difference that does not
+    # vanish (exponent 0, the Dirac Hall case below) fails by five times that.
+    for key in keys:
+        sel = sorted((r for r in rows if (r[0], r[1]) == key), key=lambda r: r[4])[-3:]
+        x = np.array([r[5] for r in sel])
+        kin = np.array([r[6] for r in sel])
+        lad = np.array([r[7] for r in sel])
+        if key[1].startswith("Hall"):
+            # the kinetic value is not the ladder's limit here: the ladder tends to the
+            # non-crossing formula (measured exponent 0.997; vs kinetic the difference
+            # tends to NCA - 13/28 = 0.352 e^2/h, the missing side-jump/skew part)
+            diff, what = np.abs(lad - NCA_HALL), "|ladder - NCA formula|"
+        else:
+            diff = np.abs(lad - kin) / (np.abs(kin) if sel[0][3] == "relative" else 1.0)
+            what = "|ladder - kinetic|" + (" / |kinetic|" if sel[0][3] == "relative" else "")
+        slope = np.polyfit(np.log(x), np.log(diff), 1)[0]
+        check(f"{key[0]}, {key[1]}: {what} ~ 1/(mu tau)", abs(slope - 1), 0.2,
+              f"fitted exponent {slope:.4f} vs 1 over tau = {sel[0][4]:g} ... {sel[-1][4]:g} fs "
+              f"(difference {diff[-1]:.3e} at the longest)")
+    # Kinetic Hall conductivity of the massive Dirac model = 13/28 e^2/h at every tau.
+    # Measured max 5.4e-15 relative over tau = 50 ... 800 fs (2.0e-14 up to 3200 fs).
+    # Rounding-level identity: tolerance 1e-12.
+    hall = [r for r in rows if r[1].startswith("Hall")]
+    err = max(abs(r[6] / KINETIC_HALL - 1) for r in hall)
+    check("kinetic Dirac sigma_yx = Delta/(2 mu) + Delta(mu^2 - Delta^2)/(mu(mu^2 + 3 Delta^2))", err, 1e-12,
+          f"{hall[-1][6]:.15f} vs 13/28 = {KINETIC_HALL:.15f} e^2/h (worst over {len(hall)} tau)")
+    # Kinetic Edelstein <s_y> = e m alpha tau E_x / (2 pi) (validation.md row 5, 2.2e-16).
+    # Measured max 2.2e-16 here over the five tau. Tolerance 1e-12.
+    model = cases()[0][1]
+    edel = [r for r in rows if r[1].startswith("Edelstein")]
+    err = max(abs(r[6] / ref.edelstein_spin_density(model.m, model.alpha, fs_to_internal(r[4]), 1.0) - 1)
+              for r in edel)
+    check("kinetic Edelstein <s_y> = e m alpha tau E_x / (2 pi)", err, 1e-12,
+          f"worst over {len(edel)} tau (e.g. {edel[-1][6]:.10g} hbar/nm^2 at {edel[-1][4]:g} fs)")
+    finish_checks()
 
 
 def cases():
@@ -132,6 +213,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if any(t <= 0 for t in args.taus):
         parser.error("relaxation times must be positive (fs)")
+    if len(set(args.taus)) < 3:
+        parser.error("the 1/(mu tau) check fits an exponent: give at least three relaxation times")
     os.makedirs(args.out, exist_ok=True)
     t0 = time.perf_counter()
     rows = run(sorted(args.taus), angles=args.angles)
@@ -142,6 +225,7 @@ def main(argv=None):
     png = os.path.join(args.out, "kubo_vs_kinetic.png")
     plot(rows, png)
     print(f"wrote {png} ({time.perf_counter() - t0:.1f} s)")
+    run_checks(rows)
 
 
 if __name__ == "__main__":
