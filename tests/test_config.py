@@ -257,9 +257,59 @@ def test_fuzzed_overrides_give_config_error_or_a_config(text):
         assert "\n" not in str(exc)
 
 
+#: documented public solvers and their physical (positional) arguments; every argument
+#: after these is an option and must be keyword-only (docs/user_guide.md, slab.md,
+#: cross_section.md, kubo.md: ``solver(model, disorder, [geometry,] mu, field, *, ...)``)
+PUBLIC_SOLVERS = {
+    "solve_uniform": ("model", "disorder", "mu", "field"),
+    "solve_slab": ("model", "disorder", "slab", "mu", "field"),
+    "solve_cross_section": ("model", "disorder", "section", "mu", "field"),
+    "solve_periodic_strip": ("model", "disorder", "strip", "mu", "field"),
+    "kubo.solve_uniform_kubo": ("model", "disorder", "mu", "field"),
+}
+
+
 def test_api_exports():
+    """Every name in mesokinetics.__all__ resolves (and ``import *`` gives exactly those), the
+    workflow entry points are the io/workflow objects, __version__ is the packaged version,
+    and each documented solver has the documented signature: the physical arguments,
+    required and positional, then keyword-only options only."""
+    import inspect
+    import types
+
+    assert len(set(mk.__all__)) == len(mk.__all__), "duplicate names in __all__"
+    missing = [name for name in mk.__all__ if getattr(mk, name, None) is None]
+    assert not missing, f"__all__ names that do not resolve: {missing}"
+    namespace = {}
+    exec("from mesokinetics import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(mk.__all__)
+    for name in ("kubo", "models", "operators", "reference", "units"):
+        assert isinstance(getattr(mk, name), types.ModuleType), name
+
     assert mk.load_config is load_config
-    assert callable(mk.run) and callable(mk.load_result)
+    from mesokinetics.io.results import load_result
+    from mesokinetics.workflow import run
+    assert mk.run is run and mk.load_result is load_result
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert mk.__version__ == version
+
+    wrong = {}
+    for dotted, physical in PUBLIC_SOLVERS.items():
+        solver = mk
+        for part in dotted.split("."):
+            solver = getattr(solver, part)
+        assert callable(solver), dotted
+        params = list(inspect.signature(solver).parameters.values())
+        head, rest = params[: len(physical)], params[len(physical):]
+        if tuple(p.name for p in head) != physical or any(
+                p.kind is not p.POSITIONAL_OR_KEYWORD or p.default is not p.empty for p in head):
+            wrong[dotted] = f"physical arguments {[(p.name, p.kind.name) for p in head]}"
+            continue
+        # options: keyword-only (or **numerics); none may be passed by position
+        positional = [p.name for p in rest if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
+        if positional:
+            wrong[dotted] = f"options that are not keyword-only: {positional}"
+    assert not wrong, wrong
 
 
 def test_lattice_model_kinds(tmp_path):
