@@ -33,24 +33,136 @@ from ..quadrature import gauss_legendre_panels, graded_unit_rule
 from .shell import Sea, Shell, ShellSamplingError
 
 
-def _graded_directions(dim: int, numerics: Numerics, normal: int) -> tuple[np.ndarray, np.ndarray]:
-    """Angular rule refined towards directions perpendicular to the wall normal (axis
-    index ``normal``)."""
+#: Grazing angles closer than this (rad) to 0 or pi are taken as exactly there, so the rule
+#: of a shell that is mirror symmetric about the wall is exactly mirror symmetric too.
+SNAP = 1e-9
+
+
+def _rule_2d(numerics: Numerics, normal: int, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2D angular rule graded towards each break angle (rad, from the wall plane).
+
+    The circle is cut at the breaks and at the midpoints between consecutive breaks;
+    each piece carries composite Gauss-Legendre on ``grazing_panels`` panels graded
+    towards its break, with about ``angles`` / 4 nodes whatever its length: the
+    distribution varies on the graded scale next to every break, however close two
+    breaks are (two bands of shifted shells), so every break gets the same resolution.
+    With the breaks 0 and pi this is the quarter-circle rule graded towards k parallel
+    to the wall (docs/theory.md §8); n breaks cost n / 2 times ``angles`` rays."""
+    b = np.sort(np.mod(breaks, 2 * np.pi))
+    nxt = np.append(b[1:], b[0] + 2 * np.pi)
+    phis, weights = [], []
+    for lo, hi in zip(b, nxt):
+        half = 0.5 * (hi - lo)
+        t, w = graded_unit_rule(max(numerics.angles // 4, 2), numerics.grazing_panels)
+        phis += [lo + half * t, hi - half * t]
+        weights += [half * w, half * w]
+    phi, wt = np.concatenate(phis), np.concatenate(weights)
+    dirs = np.zeros((len(phi), 2))
+    dirs[:, 1 - normal] = np.cos(phi)
+    dirs[:, normal] = np.sin(phi)
+    return dirs, wt
+
+
+def _branch_normal_velocity(model: Model, phi: np.ndarray, band: np.ndarray, rank: np.ndarray,
+                            energy: float, numerics: Numerics, normal: int) -> np.ndarray:
+    """v_n . n at the ``rank``-th crossing (by radius) of ``band`` on the rays at angles
+    ``phi`` (rad from the wall plane), eV nm."""
+    dirs = np.zeros((len(phi), 2))
+    dirs[:, 1 - normal] = np.cos(phi)
+    dirs[:, normal] = np.sin(phi)
+    roots = find_ray_roots(model, dirs, energy, numerics)
+    out = np.full(len(phi), np.nan)
+    for i in range(len(phi)):
+        r = np.sort(roots.radius[(roots.ray == i) & (roots.band == band[i])])
+        if rank[i] < len(r):
+            k = r[rank[i]] * dirs[i]
+            out[i] = Bands(model, k[None]).band_velocity[0, band[i], normal]
+    return out
+
+
+def _illinois(f, a, b, fa, fb, xtol: float = 1e-12, max_iter: int = 100) -> np.ndarray:
+    """Roots of ``f`` in the brackets [a, b] (arrays, f(a) f(b) <= 0) by the Illinois
+    method: regula falsi, halving the retained end's value when an end is kept twice."""
+    a, b, fa, fb = (np.array(x, float) for x in (a, b, fa, fb))
+    side = np.zeros(a.size, int)
+    for _ in range(max_iter):
+        if np.all(np.abs(b - a) <= xtol):
+            break
+        denom = fb - fa
+        c = np.where(denom != 0, (a * fb - b * fa) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b))
+        c = np.where((c > np.minimum(a, b)) & (c < np.maximum(a, b)), c, 0.5 * (a + b))
+        fc = f(c)
+        keep_b = np.sign(fc) == np.sign(fa)  # the root is in [c, b]: c replaces a
+        a, fa = np.where(keep_b, c, a), np.where(keep_b, fc, fa)
+        b, fb = np.where(keep_b, b, c), np.where(keep_b, fb, fc)
+        fb = np.where(keep_b & (side == 1), 0.5 * fb, fb)
+        fa = np.where(~keep_b & (side == -1), 0.5 * fa, fa)
+        side = np.where(keep_b, 1, -1)
+        done = fc == 0
+        a, b = np.where(done, c, a), np.where(done, c, b)
+    return 0.5 * (a + b)
+
+
+def grazing_angles(model: Model, energy: float, numerics: Numerics, normal: int) -> np.ndarray:
+    """Angles (rad, from the wall plane) of the rays through the points where a band's
+    shell is tangent to the wall, v_n . n = 0 (2D continuum models), docs/theory.md §8.
+
+    Found on the shell itself: sign changes of v_n . n between the rays of a uniform
+    rule, for every band and every crossing of a ray (by radius), refined by the Illinois
+    method on the ray angle. On a shell mirror symmetric about the wall they are 0 and
+    pi; on shifted circles (an in-plane magnetization along the wall) they are not."""
+    n0 = max(numerics.angles, 64)
+    phi0 = 2 * np.pi * (np.arange(n0) + 0.5) / n0
+    dirs = np.zeros((n0, 2))
+    dirs[:, 1 - normal] = np.cos(phi0)
+    dirs[:, normal] = np.sin(phi0)
+    roots = find_ray_roots(model, dirs, energy, numerics)
+    if roots.band.size == 0:
+        return np.array([0.0, np.pi])
+    _check_star_shaped(roots, n0, energy)
+    order = np.lexsort((roots.radius, roots.band, roots.ray))
+    ray, band, radius = roots.ray[order], roots.band[order], roots.radius[order]
+    k = radius[:, None] * dirs[ray]
+    vn = Bands(model, k).band_velocity[np.arange(len(k)), band, normal]
+    found = []
+    for n in np.unique(band):
+        sel = band == n
+        per_ray = np.count_nonzero(sel) // n0
+        v = vn[sel].reshape(n0, per_ray)  # rays in order, crossings by radius
+        for j in range(per_ray):
+            i = np.nonzero(np.sign(v[:, j]) != np.sign(np.roll(v[:, j], -1)))[0]
+            if i.size == 0:
+                continue
+            lo, hi = phi0[i], phi0[i] + 2 * np.pi / n0
+            flo, fhi = v[i, j], np.roll(v[:, j], -1)[i]
+            nb, rk = np.full(len(i), n), np.full(len(i), j)
+            found.append(_illinois(lambda c: _branch_normal_velocity(
+                model, c, nb, rk, energy, numerics, normal), lo, hi, flo, fhi))
+    if not found:
+        return np.array([0.0, np.pi])
+    phi = np.mod(np.concatenate(found), 2 * np.pi)
+    for target in (0.0, np.pi, 2 * np.pi):
+        phi = np.where(np.abs(phi - target) < SNAP, target % (2 * np.pi), phi)
+    phi = np.unique(phi)
+    mirror = np.mod(-phi, 2 * np.pi)
+    if all(np.min(np.abs(np.angle(np.exp(1j * (m - phi))))) < SNAP for m in mirror):
+        # a shell mirror symmetric about the wall: keep the rule exactly symmetric
+        half = phi[phi <= np.pi]
+        phi = np.unique(np.mod(np.concatenate([half, -half]), 2 * np.pi))
+    return phi
+
+
+def _graded_directions(dim: int, numerics: Numerics, normal: int,
+                       breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Angular rule refined towards grazing incidence on a wall normal to axis ``normal``:
+    in 2D towards the ``breaks`` (default 0 and pi: k parallel to the wall), in 3D
+    towards the equator of cos(theta) about the normal."""
     if dim == 1:
         return ray_directions(1, Numerics())
     if not 0 <= normal < dim:
         raise ValueError(f"grazing_axis must be in 0..{dim - 1}, got {normal}")
     if dim == 2:
-        # angle phi from the wall plane: grading towards phi = 0 (mod pi)
-        t, w = graded_unit_rule(max(numerics.angles // 4, 2), numerics.grazing_panels)
-        phi_q = 0.5 * np.pi * t  # (0, pi/2)
-        phi = np.concatenate([phi_q, np.pi - phi_q, -phi_q, phi_q - np.pi])
-        wt = np.tile(0.5 * np.pi * w, 4)
-        tangent = 1 - normal
-        dirs = np.zeros((len(phi), 2))
-        dirs[:, tangent] = np.cos(phi)
-        dirs[:, normal] = np.sin(phi)
-        return dirs, wt
+        return _rule_2d(numerics, normal, np.array([0.0, np.pi]) if breaks is None else breaks)
     # 3D: mu = cos(theta) about the normal, graded towards mu = 0 in each hemisphere
     t, w = graded_unit_rule(max(numerics.polar // 2, 2), numerics.grazing_panels)
     mu = np.concatenate([t, -t])
@@ -242,9 +354,9 @@ def sample_rays(model: Model, energy: float, numerics: Numerics,
                 grazing_axis: int | None = None) -> tuple[Shell, Sea]:
     """Shell and Fermi-sea quadratures at ``energy`` (eV) of a continuum model, sharing
     one root search where the two rules share their rays."""
-    roots = find_ray_roots(model, ray_directions(model.dim, numerics, grazing_axis)[0], energy,
-                           numerics)
-    shell = ray_shell(model, energy, numerics, roots, grazing_axis)
+    rule = shell_rule(model, energy, numerics, grazing_axis)
+    roots = find_ray_roots(model, rule[0], energy, numerics)
+    shell = ray_shell(model, energy, numerics, roots, grazing_axis, rule)
     if grazing_axis is not None:
         # the grazing refinement serves the wall scattering of the shells only; the smooth
         # Fermi-sea integrand keeps the standard, spectrally accurate rule with sea_angles
@@ -254,12 +366,25 @@ def sample_rays(model: Model, energy: float, numerics: Numerics,
     return shell, ray_sea(model, energy, numerics, roots)
 
 
+def shell_rule(model: Model, energy: float, numerics: Numerics,
+               grazing_axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rays (R, d) and solid-angle weights (R,) of the shell at ``energy`` (eV): the
+    standard rule, or, next to a wall normal to ``grazing_axis``, a rule graded towards
+    grazing incidence: in 2D at the true tangent points of every band's shell
+    (:func:`grazing_angles`), in 3D towards the equator about the normal."""
+    if grazing_axis is not None and model.dim == 2:
+        if not 0 <= grazing_axis < 2:
+            raise ValueError(f"grazing_axis must be in 0..1, got {grazing_axis}")
+        return _rule_2d(numerics, grazing_axis, grazing_angles(model, energy, numerics, grazing_axis))
+    return ray_directions(model.dim, numerics, grazing_axis)
+
+
 def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots | None = None,
-              grazing_axis: int | None = None) -> Shell:
+              grazing_axis: int | None = None, rule: tuple | None = None) -> Shell:
     """The energy shell at ``energy`` (eV) of every band of a continuum model, on rays
     from k = 0. ``roots`` (from :func:`find_ray_roots` on the same rays) avoids a second
-    search."""
-    dirs, domega = ray_directions(model.dim, numerics, grazing_axis)
+    search; ``rule`` (from :func:`shell_rule`) a second construction of the rays."""
+    dirs, domega = rule if rule is not None else shell_rule(model, energy, numerics, grazing_axis)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
     _check_star_shaped(roots, len(dirs), energy)
