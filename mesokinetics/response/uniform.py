@@ -113,8 +113,9 @@ class UniformResponse:
     def conductivity(self, unit: str = "e2/h") -> Contributions:
         """Conductivity tensor sigma_ij = dj_i/dE_j, (d, d) arrays per contribution.
 
-        unit : 'e2/h' (conductance quanta times nm^(2-d)), 'internal' (e^2/hbar nm^(2-d))
-        or 'SI' (S m^(2-d)).
+        unit : 'e2/h' (conductance quanta times nm^(2-d)), 'internal' (e^2/hbar nm^(2-d)),
+        'SI' (S m^(2-d)), 'S/cm' (3D, the unit of Wannier90 and WannierBerri) or 'S' (2D
+        sheet conductance); see :func:`mesokinetics.units.conductivity_in`.
         """
         d = self.model.dim
         rows = [self.response(charge_current(self.model, i)) for i in range(d)]
@@ -126,4 +127,8 @@ class UniformResponse:
             return tensor._map(lambda x: x / E2_OVER_H, f"e^2/h nm^{2 - d}")
         if unit == "SI":
             return tensor._map(lambda x: conductivity_to_si(x, d), conductivity_si_unit(d))
-        raise ValueError(f"unit must be 'e2/h', 'internal' or 'SI', got {unit!r}")
+        if unit in ("S/cm", "S"):
+            from ..units import conductivity_in
+            return tensor._map(lambda x: conductivity_in(x, d, unit), unit)
+        raise ValueError(f"unit must be 'e2/h', 'internal', 'SI', 'S/cm' (3D) or 'S' (2D), "
+                         f"got {unit!r}")
