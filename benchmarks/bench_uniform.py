@@ -70,7 +70,7 @@ def rashba_disorder(angles: int) -> mk.PointDisorder:
 
 def smallest_angles(target: float = 1e-6) -> tuple[int, float]:
     """Smallest number of rays giving the Edelstein <s_y> to ``target`` relative error."""
-    for angles in range(2, 257):
+    for angles in range(4, 257):  # Numerics requires angles >= 4
         sy, _ = rashba_all_terms(angles, rashba_disorder(angles))
         err = abs(sy.total / EDELSTEIN - 1)
         if err < target:

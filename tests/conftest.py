@@ -1,4 +1,11 @@
-"""Shared fixtures: the reference models of THEORY.md section 8."""
+"""Shared fixtures: the reference models of THEORY.md section 8; and the guard that the
+test suite leaves the repository clean (no new untracked files, see
+:func:`untracked_paths`)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,3 +48,106 @@ def random_model(seed: int, n: int = 3, dim: int = 2, mass_me: float = 1.0, soc:
 @pytest.fixture
 def rng():
     return np.random.default_rng(2026)
+
+
+# --------------------------------------------------------------------------------------
+# The test suite leaves the repository clean
+# --------------------------------------------------------------------------------------
+# Tests write into tmp_path (or chdir there), never into the checkout. The untracked, not
+# ignored paths of the checkout are recorded when the first test starts and compared when
+# the session ends (after every teardown); new ones fail the session (exit status 1) and
+# are named in a section of the summary. Other people may edit the working tree while the
+# suite runs, so: paths that existed at the start never count; tracked files are not
+# compared; and a new hand-written file (SOURCE_SUFFIXES: code, docs, presets, input
+# data) counts only if this process (or a forked worker) wrote it, as seen by an audit
+# hook. Test outputs (results, figures, sweep folders, empty folders) count whoever wrote
+# them. Outside a git checkout, or without git, the check is skipped.
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SOURCE_SUFFIXES = (".py", ".md", ".toml", ".dat", ".win", ".xyz", ".cfg", ".ini", ".yml", ".yaml")
+_CLEAN: dict = {"written": set()}
+
+
+def untracked_paths(folder) -> set | None:
+    """Untracked paths under ``folder`` that .gitignore does not exclude, relative to it:
+    files, and empty folders with a trailing '/'. None outside a git checkout."""
+
+    def git(*args):
+        return subprocess.run(["git", "-C", os.fspath(folder), "ls-files", "--others",
+                               "--exclude-standard", "-z", *args],
+                              capture_output=True, timeout=60, check=True).stdout
+
+    try:
+        files = git().decode(errors="replace").split("\0")
+        folders = git("--directory").decode(errors="replace").split("\0")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    files = {p for p in files if p}
+    empty = {d for d in folders if d.endswith("/") and not any(f.startswith(d) for f in files)}
+    return files | empty
+
+
+def _record_writes(event, args):
+    """Audit hook: paths under the repository that this process opens for writing,
+    creates as folders or renames onto (relative, '/'-separated)."""
+    try:
+        if event == "open":
+            path, mode, flags = args
+            if mode is None:
+                writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            else:
+                writing = any(c in mode for c in "wax+")
+        elif event == "os.mkdir":
+            path, writing = args[0], True
+        elif event == "os.rename":
+            path, writing = args[1], True
+        else:
+            return
+        if not writing or isinstance(path, int):
+            return
+        full = os.path.abspath(os.fsdecode(path))
+        root = str(REPOSITORY) + os.sep
+        if full.startswith(root):
+            _CLEAN["written"].add(full[len(root):].replace(os.sep, "/"))
+    except Exception:  # noqa: BLE001 - an audit hook must never break the operation
+        pass
+
+
+def left_behind(before: set, after: set, written: set) -> list:
+    """The new paths that count (see the comment above)."""
+    def ours(path):
+        return path.rstrip("/") in written or (path.endswith("/") and any(w.startswith(path) for w in written))
+
+    return sorted(p for p in after - before
+                  if ours(p) or p.endswith("/") or not p.lower().endswith(SOURCE_SUFFIXES))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_stays_clean():
+    """Record the untracked paths of the checkout at the start of the session and watch
+    this process's writes (the comparison is in :func:`pytest_sessionfinish`)."""
+    if "before" not in _CLEAN:
+        _CLEAN["before"] = untracked_paths(REPOSITORY)
+        if _CLEAN["before"] is not None:
+            sys.addaudithook(_record_writes)
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = _CLEAN.get("before")
+    if before is None:
+        return
+    new = left_behind(before, untracked_paths(REPOSITORY) or set(), _CLEAN["written"])
+    if new:
+        _CLEAN["new"] = new
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    new = _CLEAN.get("new")
+    if new:
+        terminalreporter.section("repository not clean", sep="=", red=True, bold=True)
+        terminalreporter.line(f"the test session created {len(new)} untracked path(s) in "
+                              f"{REPOSITORY} (write into tmp_path instead): " + ", ".join(new),
+                              red=True)
