@@ -41,13 +41,57 @@ def _overrides(pairs) -> dict:
 
 def _check_writable(folder: Path) -> None:
     """Create ``folder`` and prove that a file can be written there, before any work."""
+    from .io.atomic import TMP_PREFIX
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write-test-")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TMP_PREFIX}{os.getpid()}-write-test-")
         os.close(fd)
         os.remove(tmp)
     except OSError as exc:
         raise UserError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+
+
+def _remove_if_new_and_empty(folder: Path, existed: bool) -> None:
+    """After a failed run: remove the output folder if this command created it and
+    nothing is in it."""
+    if not existed:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _interrupted(exc: BaseException) -> int:
+    from .io.atomic import Terminated
+
+    return 143 if isinstance(exc, Terminated) else 130
+
+
+#: options of run/sweep/config that take one value (for finding the preset in argv)
+_VALUE_OPTIONS = ("--out", "--vary", "--workers", "--scheduler")
+
+
+def _check_set_order(command: str, argv: list, args) -> None:
+    """``--set`` takes KEY=VALUE pairs after the preset name only: before it, the preset
+    name would be read as a pair (or the order be ambiguous)."""
+    if command not in ("run", "sweep", "config"):
+        return
+    try:
+        tokens = argv[argv.index(command) + 1:]
+    except ValueError:
+        return
+    sets = [i for i, t in enumerate(tokens) if t == "--set" or t.startswith("--set=")]
+    usage = f"{PROG} {command} PRESET_OR_FILE --set KEY=VALUE ..."
+    if args.preset is None:
+        if sets:
+            raise UserError(f"--set: put the preset name before --set ({usage}); "
+                            "the preset name was read as a --set pair")
+        raise UserError(f"PRESET_OR_FILE missing: give a preset name ({PROG} presets) or a TOML file")
+    where = [i for i, t in enumerate(tokens)
+             if t == args.preset and (i == 0 or tokens[i - 1] not in _VALUE_OPTIONS)]
+    if sets and where and sets[0] < where[0]:
+        raise UserError(f"--set: put the preset name before --set ({usage})")
 
 
 def _files_line(files) -> str:
@@ -65,19 +109,44 @@ def _files_line(files) -> str:
 
 
 def cmd_run(args) -> int:
+    from .io.atomic import FolderLock, LockError, terminate_on_sigterm
     from .io.config import load_config
-    from .workflow import run
+    from .io.results import check_output_folder
+    from .workflow import output_folder, run
 
     t0 = time.perf_counter()
     config = load_config(args.preset, _overrides(args.set))
-    out = Path(args.out) if args.out else Path("results") / config.name
-    _check_writable(out)
-    result = run(config)
+    out = output_folder(config, args.out, "results")
     try:
-        files = result.save(out, vtk=False if args.no_vtk else None,
-                            png=False if args.no_plots else None, pdf=True if args.pdf else None)
+        check_output_folder(out, args.overwrite)
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    existed = out.exists()
+    _check_writable(out)
+    try:
+        lock = FolderLock(out, "mesokinetics run").acquire()
+    except LockError as exc:
+        _remove_if_new_and_empty(out, existed)
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    done = False
+    try:
+        with terminate_on_sigterm():
+            result = run(config)
+            files = result.save(out, vtk=False if args.no_vtk else None,
+                                png=False if args.no_plots else None,
+                                pdf=True if args.pdf else None, overwrite=args.overwrite)
+        done = True
+    except KeyboardInterrupt as exc:
+        print(f"{PROG}: interrupted: {out} left as it was", file=sys.stderr)
+        return _interrupted(exc)
+    except OSError as exc:
+        raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    finally:
+        lock.release()
+        if not done:
+            _remove_if_new_and_empty(out, existed)
     if not args.quiet:
         print(result.summary_text())
         print(f"wrote {out}/: {_files_line(files)} ({time.perf_counter() - t0:.1f} s)")
@@ -86,27 +155,33 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     from .io.config import load_config
-    from .sweep import run_sweep, sweep_status
+    from .sweep import check_scheduler, run_sweep, sweep_status
+    from .workflow import output_folder
 
     config = load_config(args.preset, _overrides(args.set))
-    out = Path(args.out) if args.out else Path("sweeps") / config.name
+    out = output_folder(config, args.out, "sweeps")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: expected an integer >= 1")
-    _check_writable(out)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
     try:
         report = run_sweep(config, args.vary, out, workers=args.workers, scheduler=args.scheduler,
                            vtk=not args.no_vtk, point_plots=args.point_plots,
-                           plots=not args.no_plots, progress=not args.quiet)
-    except KeyboardInterrupt:
+                           plots=not args.no_plots, progress=not args.quiet,
+                           overwrite=args.overwrite)
+    except KeyboardInterrupt as exc:
         try:
             status = sweep_status(out)
             done = f"{len(status['finished'])} of {len(status['manifest']['points'])} points finished; "
         except Exception:  # noqa: BLE001 - best effort message
             done = ""
         print(f"{PROG}: interrupted: {done}rerun the same command to resume", file=sys.stderr)
-        return 130
+        return _interrupted(exc)
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    for index, reason in sorted(report.damaged.items()):
+        print(f"{PROG}: point {index} was damaged ({reason}): moved to {out}/damaged/ and "
+              "solved again", file=sys.stderr)
     if not args.quiet:
         print(f"{config.name}: {report.total} points, {len(report.skipped)} already finished, "
               f"{len(report.computed)} computed, {len(report.failed)} failed "
@@ -146,35 +221,60 @@ def cmd_config(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from .io.results import load_result
+    import csv
+
+    from .io.results import ResultError, load_result, verify_result
     from .sweep import read_table, sweep_status
 
     folder = Path(args.folder)
-    if (folder / "sweep.json").is_file():
+    if os.path.lexists(folder / "sweep.json"):
         status = sweep_status(folder)
         m = status["manifest"]
         varies = "; ".join(f"{v['key']} = {', '.join(map(str, v['values']))}" for v in m["varies"])
-        print(f"sweep {m['name']} (mesokinetics {m['version']}): {len(status['finished'])} of "
-              f"{len(m['points'])} points finished")
+        damaged = status["damaged"]
+        print(f"sweep {m.get('name')} (mesokinetics {m.get('version')}): {len(status['finished'])} of "
+              f"{len(m['points'])} points finished"
+              + (f", {len(damaged)} damaged (rerun the sweep command to solve them again)"
+                 if damaged else ""))
         print(f"varied: {varies}")
+        for index, reason in sorted(damaged.items()):
+            print(f"damaged: point {index}: {reason}")
+        if status["lock"] is not None:
+            owner = status["lock"]
+            print(f"in use by pid {owner.get('pid')} on {owner.get('host')} since {owner.get('since')} "
+                  "(or left by a killed sweep: the next run takes it over)")
         if (folder / "sweep.csv").is_file():
-            rows = read_table(folder)
+            try:
+                rows = read_table(folder)
+            except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+                raise ResultError(f"{folder / 'sweep.csv'}: unreadable: {exc}") from None
             keys = ["point"] + [v["key"] for v in m["varies"]]
             extra = [c for c in ("conductance_ratio", "sigma_parallel") if rows and c in rows[0]]
             cols = keys + extra
             print("  ".join(c.rjust(14) for c in cols))
             for r in rows:
-                print("  ".join((f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c])).rjust(14)
-                                for c in cols))
+                print("  ".join((f"{r.get(c):.6g}" if isinstance(r.get(c), float) else str(r.get(c, "")))
+                                .rjust(14) for c in cols))
         return 0
     result = load_result(folder)
     info = result.info
-    print(result.summary_text())
-    print(f"mesokinetics {info.get('version')}, created {info.get('created')}, "
-          f"from {info.get('source') or 'a dict'}"
-          + (", overrides " + ", ".join(f"{k}={v}" for k, v in info["overrides"].items())
-             if info.get("overrides") else ""))
-    print(f"files: {', '.join(info.get('files', []))}")
+    try:
+        text = result.summary_text()
+        overrides = info.get("overrides") or {}
+        line = (f"mesokinetics {info.get('version')}, created {info.get('created')}, "
+                f"from {info.get('source') or 'a dict'}"
+                + (", overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items())
+                   if overrides else ""))
+        files = ", ".join(map(str, info.get("files", [])))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ResultError(f"{folder / 'result.json'}: not a valid result file (entry "
+                          f"{' '.join(str(exc).split())[:80]} missing or malformed)") from None
+    print(text)
+    print(line)
+    print(f"files: {files}")
+    problem = verify_result(folder)
+    if problem:
+        print(f"warning: {problem}")
     return 0
 
 
@@ -203,8 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="solve one preset or TOML file and write its result folder",
                        description="Solve one sample and write result.npz, result.json, config.toml, "
                                    "result.vtu (strips, films) and PNG figures into --out; print a summary.")
-    p.add_argument("preset", metavar="PRESET_OR_FILE", help="preset name or path to a TOML file")
-    p.add_argument("--out", metavar="DIR", help="result folder (default: results/NAME)")
+    p.add_argument("preset", metavar="PRESET_OR_FILE", nargs="?",
+                   help="preset name or path to a TOML file (before --set)")
+    p.add_argument("--out", metavar="DIR",
+                   help="result folder: new, empty or a previous result (default: "
+                        "results/NAME under the working directory, NAME sanitized)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty folder that is not a result folder (files of "
+                        "the same names are replaced, nothing else is removed)")
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend", help=set_help)
     p.add_argument("--no-vtk", action="store_true", help="do not write result.vtu")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG figures")
@@ -216,11 +322,17 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Solve the Cartesian product of the --vary values, one result folder "
                                    "per point under DIR/points/, plus DIR/sweep.csv, sweep.pvd and "
                                    "sweep.png. Rerunning the same command skips finished points.")
-    p.add_argument("preset", metavar="PRESET_OR_FILE", help="preset name or path to a TOML file")
+    p.add_argument("preset", metavar="PRESET_OR_FILE", nargs="?",
+                   help="preset name or path to a TOML file (before --set)")
     p.add_argument("--vary", metavar="KEY=SPEC", action="append", required=True,
                    help="KEY=START:STOP:NUM (linear), KEY=START:STOP:NUM:log (geometric) or "
                         "KEY=V1,V2,... (repeatable: the grid is the product)")
-    p.add_argument("--out", metavar="DIR", help="sweep folder (default: sweeps/NAME)")
+    p.add_argument("--out", metavar="DIR",
+                   help="sweep folder: new, empty or this sweep's (resumed) (default: "
+                        "sweeps/NAME under the working directory, NAME sanitized)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty folder that is not a sweep folder "
+                        "(nothing in it is removed)")
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend", help=set_help)
     p.add_argument("--workers", metavar="N", type=int,
                    help="processes of the local pool (default: number of CPUs; 1: no pool)")
@@ -234,8 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("presets", help="list the presets with their descriptions",
-                       description="List the presets (TOML files in geometries/ and in "
-                                   "$MESOKINETICS_PRESETS) with one-line descriptions.")
+                       description="List the presets (TOML files in $MESOKINETICS_PRESETS, "
+                                   "the user folder ~/.config/mesokinetics/presets and the "
+                                   "shipped geometries/; first wins) with one-line descriptions.")
     p.add_argument("-v", "--verbose", action="store_true", help="show the file of each preset")
     p.set_defaults(func=cmd_presets)
 
@@ -248,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="validate a preset or file and print it fully resolved",
                        description="Validate and print the resolved configuration (all defaults "
                                    "filled in) as TOML; a starting point for your own file.")
-    p.add_argument("preset", metavar="PRESET_OR_FILE")
+    p.add_argument("preset", metavar="PRESET_OR_FILE", nargs="?")
     p.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend", help=set_help)
     p.set_defaults(func=cmd_config)
     return parser
@@ -256,8 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
+        _check_set_order(args.command, argv, args)
         return args.func(args)
     except _user_errors() as exc:
         if args.debug:

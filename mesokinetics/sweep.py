@@ -20,9 +20,21 @@ Output folder::
     points/0007/ one result folder per point (see mesokinetics.io.results)
 
 A point folder appears complete or not at all: it is written into a temporary folder
-``points/.0007-*.tmp`` and renamed. Rerunning the same command skips the finished points
-(and removes temporary folders left by an interrupted run), so a killed sweep resumes
-where it stopped and ends with the same files as an uninterrupted one.
+``points/.mk-tmp-<pid>-0007-*`` and renamed. Rerunning the same command skips the
+finished points (and removes temporary folders left by an interrupted run), so a killed
+sweep resumes where it stopped and ends with the same files as an uninterrupted one.
+
+Robustness (docs/workflows.md, "Output folders, locks and resume"):
+
+* one writer per folder: ``.mesokinetics.lock`` holds the owner's pid, host and start
+  time; a second sweep into a locked folder fails with :class:`SweepError`, a lock whose
+  process is gone (a killed sweep) is taken over;
+* pool workers die with the sweep: each worker asks Linux for SIGKILL when its parent
+  dies (``prctl(PR_SET_PDEATHSIG)``) and, everywhere, a watchdog thread exits the worker
+  when the sweep process is gone; SIGTERM of the sweep is handled like Ctrl-C (workers
+  stopped, temporary files removed);
+* a point counts as finished only if its files match the sha256 of its manifest and load;
+  a damaged point is moved to ``damaged/0007`` (nothing is deleted) and solved again.
 """
 
 from __future__ import annotations
@@ -33,9 +45,10 @@ import io as _io
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
-import tempfile
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,14 +56,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .io.atomic import (FolderLock, LockError, clean_temporaries, pid_alive,
+                        process_start_time, temporary_dir, terminate_on_sigterm)
 from .io.config import Config, ConfigError, _parse_value, key_unit, load_config
-from .io.results import Result, atomic_write, load_result
+from .io.results import (Result, ResultError, atomic_write, folder_state, load_result,
+                         verify_result)
 
 __all__ = ["Vary", "SweepError", "SweepReport", "SerialExecutor", "plan", "run_sweep",
            "read_table", "sweep_status"]
 
 MANIFEST = "sweep.json"
 FORMAT = "mesokinetics-sweep"
+#: where points whose files fail to load are moved before they are solved again
+DAMAGED = "damaged"
+#: seconds between two checks of a pool worker's watchdog
+WATCHDOG_PERIOD = 0.2
 
 
 class SweepError(ValueError):
@@ -167,6 +187,43 @@ def _ignore_sigint():  # process-pool initializer: Ctrl-C is handled by the pare
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _set_parent_death_signal() -> bool:
+    """Linux: ask the kernel to SIGKILL this process when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watchdog(sweep_pid: int, start_time, parent_pid: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_PERIOD)
+        if os.getppid() != parent_pid or not pid_alive(sweep_pid, start_time):
+            os._exit(1)  # the sweep is gone: nobody will collect this worker's result
+
+
+def _worker_init(sweep_pid: int, start_time) -> None:
+    """Process-pool initializer: ignore Ctrl-C (the sweep handles it) and die with the
+    sweep (parent-death signal on Linux, a polling watchdog thread everywhere)."""
+    import threading
+
+    _ignore_sigint()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    if parent == sweep_pid:
+        _set_parent_death_signal()
+    if not pid_alive(sweep_pid, start_time):  # died before the death signal was armed
+        os._exit(1)
+    threading.Thread(target=_watchdog, args=(sweep_pid, start_time, parent), daemon=True,
+                     name="mesokinetics-watchdog").start()
+
+
 def compute_point(config: Config) -> Result:
     """Worker task: solve one point (the result travels back without the solver object)."""
     from .workflow import run
@@ -183,6 +240,7 @@ class SweepReport:
     skipped: list = field(default_factory=list)     # indices finished before this call
     computed: list = field(default_factory=list)    # indices finished by this call
     failed: dict = field(default_factory=dict)      # index -> one-line error
+    damaged: dict = field(default_factory=dict)     # index -> why its files were set aside
     internal_errors: bool = False
     seconds: float = 0.0
 
@@ -208,14 +266,47 @@ def _same_sweep(old: dict, new: dict) -> bool:
 
 
 def _finished(folder: Path, point: Point) -> bool:
-    return (folder / point.folder / "result.json").is_file()
+    return os.path.lexists(folder / point.folder)
 
 
-def _clean_temporaries(folder: Path) -> None:
+def _clean_temporaries(folder: Path, legacy: bool) -> None:
+    """Remove temporary files and point folders of interrupted runs (under the lock:
+    whoever left them is gone); ``legacy``: also ``points/.0007-*.tmp`` of version 1."""
+    clean_temporaries(folder, all_owners=True)
     points = folder / "points"
     if points.is_dir():
-        for tmp in points.glob(".*.tmp"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        clean_temporaries(points, all_owners=True)
+        if legacy:
+            for tmp in points.glob(".[0-9][0-9][0-9][0-9]-*.tmp"):
+                if tmp.is_dir() and not tmp.is_symlink():
+                    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _set_aside(folder: Path, point: Point) -> Path:
+    """Move a damaged point folder to damaged/0007 (or 0007-2, ...): nothing is deleted."""
+    target_dir = folder / DAMAGED
+    target_dir.mkdir(exist_ok=True)
+    name, k = f"{point.index:04d}", 1
+    while os.path.lexists(target_dir / name):
+        k += 1
+        name = f"{point.index:04d}-{k}"
+    os.rename(folder / point.folder, target_dir / name)
+    return target_dir / name
+
+
+def _load_point(folder: Path, point: Point) -> Result:
+    """The finished point's result if every file matches its manifest and loads, else
+    ResultError naming the problem."""
+    where = folder / point.folder
+    if where.is_symlink() or not where.is_dir():
+        raise ResultError(f"{where}: not a folder")
+    problem = verify_result(where)
+    if problem:
+        raise ResultError(problem)
+    result = load_result(where)
+    if not isinstance(result.summary, dict):
+        raise ResultError(f"{where}: no summary")
+    return result
 
 
 def _row(point: Point, summary: dict) -> dict:
@@ -273,34 +364,104 @@ def _write_collection(folder: Path, points: list[Point], varies: Sequence[Vary])
 
 
 def _save_point(folder: Path, point: Point, result: Result, vtk: bool, png: bool) -> None:
-    """Write the point folder atomically: temporary folder, then rename."""
+    """Write the point folder atomically: temporary folder (removed on every exit path
+    that runs Python code; after a SIGKILL by the next run), then rename."""
     final = folder / point.folder
-    tmp = Path(tempfile.mkdtemp(dir=folder / "points", prefix=f".{point.index:04d}-", suffix=".tmp"))
-    try:
-        os.chmod(tmp, 0o755)
+    with temporary_dir(folder / "points", f"{point.index:04d}") as tmp:
         result.save(tmp, vtk=vtk, png=png, pdf=False)
         os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def _read_manifest(folder: Path) -> dict:
+    """The sweep manifest, checked for the entries that status and resume use."""
+    path = folder / MANIFEST
+    try:
+        if not path.is_file() or path.stat().st_size > (256 << 20):
+            raise ValueError
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        raise SweepError(f"{folder}: not a sweep folder (no readable {MANIFEST})") from None
+    ok = (isinstance(manifest, dict) and manifest.get("format") == FORMAT
+          and isinstance(manifest.get("points"), list) and isinstance(manifest.get("varies"), list)
+          and all(isinstance(p, dict) and isinstance(p.get("index"), int)
+                  and not isinstance(p.get("index"), bool) and 0 <= p["index"] < 10 ** 7
+                  and isinstance(p.get("values"), dict) for p in manifest["points"])
+          and all(isinstance(v, dict) and isinstance(v.get("key"), str)
+                  and isinstance(v.get("values"), list) for v in manifest["varies"]))
+    if not ok:
+        raise SweepError(f"{path}: not a mesokinetics sweep manifest (format, points or varies "
+                         "missing or malformed)")
+    return manifest
 
 
 def sweep_status(folder) -> dict:
-    """Manifest of a sweep folder and which points are finished."""
+    """Manifest of a sweep folder and which points are finished (their files intact and
+    loadable) or damaged ({index: reason}); an unverified folder never counts."""
     folder = Path(folder)
-    path = folder / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise SweepError(f"{folder}: not a sweep folder (no readable {MANIFEST})") from None
-    done = [p["index"] for p in manifest["points"] if (folder / p["folder"] / "result.json").is_file()]
-    return {"manifest": manifest, "finished": done}
+    manifest = _read_manifest(folder)
+    done, damaged = [], {}
+    for p in manifest["points"]:
+        point = Point(p["index"], p["values"], None)  # the folder name from the index only
+        if not _finished(folder, point):
+            continue
+        try:
+            _load_point(folder, point)
+        except ResultError as exc:
+            damaged[p["index"]] = str(exc)
+        else:
+            done.append(p["index"])
+    lock = folder / ".mesokinetics.lock"
+    owner = None
+    if lock.is_file():
+        try:
+            owner = json.loads(lock.read_text())
+        except (OSError, ValueError):
+            owner = {}
+        if not isinstance(owner, dict):
+            owner = {}
+    return {"manifest": manifest, "finished": done, "damaged": damaged, "lock": owner}
+
+
+_SCHEDULER = re.compile(r"(?:tcp|tls|inproc|ws|wss|ucx)://[^\s/:]+(?::[0-9]{1,5})?(?:/\S*)?"
+                        r"|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}")
+
+
+def check_scheduler(address: str) -> str:
+    """A Dask scheduler address ('tcp://host:8786', 'host:8786', ...), else SweepError."""
+    text = str(address).strip()
+    if not _SCHEDULER.fullmatch(text):
+        raise SweepError(f"--scheduler {address!r}: not a scheduler address (expected "
+                         "PROTOCOL://HOST:PORT or HOST:PORT, e.g. tcp://127.0.0.1:8786)")
+    return text
+
+
+def _check_folder(folder: Path, manifest: dict, overwrite: bool) -> bool:
+    """Refuse a folder holding another sweep or foreign files; True if it holds this sweep."""
+    existing = folder / MANIFEST
+    if os.path.lexists(existing):
+        try:
+            old = _read_manifest(folder)
+        except SweepError:
+            old = {}
+        if not _same_sweep(old, manifest):
+            raise SweepError(f"{folder} holds a different sweep: use another --out or remove it")
+        return True
+    state = folder_state(folder)
+    if state == "file":
+        raise SweepError(f"--out {folder}: exists and is not a folder (allowed: a new or empty "
+                         "folder, or this sweep's folder to resume it)")
+    if state in ("result", "foreign") and not overwrite:
+        raise SweepError(f"--out {folder}: exists and is not a sweep folder (allowed: a new or "
+                         "empty folder, this sweep's folder to resume it, or any folder with "
+                         "--overwrite)")
+    return False
 
 
 def run_sweep(config, varies: Sequence[Vary | str], out, *, workers: int | None = None,
               scheduler: str | None = None, executor: cf.Executor | None = None,
               vtk: bool = True, point_plots: bool = False, plots: bool = True,
-              progress: bool | Callable[[int, int], None] = True) -> SweepReport:
+              progress: bool | Callable[[int, int], None] = True,
+              overwrite: bool = False) -> SweepReport:
     """Solve every point of the grid that is not finished yet and write the sweep folder.
 
     config : Config, preset name, TOML path or dict (the base of every point)
@@ -315,41 +476,57 @@ def run_sweep(config, varies: Sequence[Vary | str], out, *, workers: int | None 
     plots : write sweep.png
     progress : True for a progress bar on stderr, False for none, or a callback
         progress(done, total)
+    overwrite : accept a non-empty folder that is not a sweep folder (nothing in it is
+        removed; a folder holding another sweep is always refused)
+
+    Only one process writes a sweep folder at a time (:class:`SweepError` otherwise).
+    SIGTERM is handled like Ctrl-C (KeyboardInterrupt subclass
+    :class:`~mesokinetics.io.atomic.Terminated`) while the sweep runs.
     """
     t0 = time.perf_counter()
     if not isinstance(config, Config):
         config = load_config(config)
     varies = [v if isinstance(v, Vary) else Vary.parse(v) for v in varies]
     points = plan(config, varies)
-    keys = [v.key for v in varies]
+    if scheduler and executor is None:
+        scheduler = check_scheduler(scheduler)
     folder = Path(out)
     manifest = _manifest(config, varies, points)
-    existing = folder / MANIFEST
-    if existing.is_file():
-        try:
-            old = json.loads(existing.read_text())
-        except (OSError, ValueError):
-            old = {}
-        if old.get("format") != FORMAT or not _same_sweep(old, manifest):
-            raise SweepError(f"{folder} holds a different sweep: use another --out or remove it")
-    elif folder.exists() and any(folder.iterdir()):
-        raise SweepError(f"{folder} exists and is not a sweep folder: use another --out")
-    (folder / "points").mkdir(parents=True, exist_ok=True)
-    _clean_temporaries(folder)
-    atomic_write(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    _check_folder(folder, manifest, overwrite)  # before anything is created
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = FolderLock(folder, "mesokinetics sweep").acquire()
+    except LockError as exc:
+        raise SweepError(str(exc)) from None
+    try:
+        with terminate_on_sigterm():
+            ours = _check_folder(folder, manifest, overwrite)  # again, under the lock
+            (folder / "points").mkdir(exist_ok=True)
+            _clean_temporaries(folder, legacy=ours)
+            atomic_write(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+            return _run_locked(config, varies, points, folder, t0, workers=workers,
+                               scheduler=scheduler, executor=executor, vtk=vtk,
+                               point_plots=point_plots, plots=plots, progress=progress)
+    finally:
+        lock.release()
 
+
+def _run_locked(config, varies, points, folder, t0, *, workers, scheduler, executor, vtk,
+                point_plots, plots, progress) -> SweepReport:
+    keys = [v.key for v in varies]
     report = SweepReport(folder, len(points))
     rows: dict[int, dict] = {}
     todo = []
     for p in points:
         if _finished(folder, p):
-            report.skipped.append(p.index)
             try:
-                rows[p.index] = _row(p, load_result(folder / p.folder).summary)
-            except ValueError:  # unreadable: recompute
-                report.skipped.remove(p.index)
-                shutil.rmtree(folder / p.folder, ignore_errors=True)
+                rows[p.index] = _row(p, _load_point(folder, p).summary)
+            except ResultError as exc:  # damaged: set aside, solve again
+                report.damaged[p.index] = str(exc)
+                _set_aside(folder, p)
                 todo.append(p)
+            else:
+                report.skipped.append(p.index)
         else:
             todo.append(p)
 
@@ -364,25 +541,33 @@ def run_sweep(config, varies: Sequence[Vary | str], out, *, workers: int | None 
     own_executor = executor is None
     client = None
     window = len(todo)  # futures in flight: all of them for Dask and user executors
-    if executor is None:
-        if scheduler:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise SweepError("--scheduler needs the 'distributed' package: "
-                                 "pip install 'mesokinetics[dask]'") from None
-            try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError) as exc:
-                raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-            executor = client.get_executor(pure=False)
-        elif workers == 1 or len(todo) <= 1:
-            executor = SerialExecutor()
-            window = 1
-        else:
-            n = min(workers or os.cpu_count() or 1, len(todo))
-            executor = cf.ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint)
-            window = 2 * n  # a bounded queue: points are saved while others run
+    try:
+        if executor is None:
+            if scheduler:
+                try:
+                    from distributed import Client
+                except ImportError:
+                    raise SweepError("--scheduler needs the 'distributed' package: "
+                                     "pip install 'mesokinetics[dask]'") from None
+                try:
+                    client = Client(scheduler, timeout="10s")
+                except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                    raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask scheduler: "
+                                     f"{' '.join(str(exc).split())[:200]}") from None
+                executor = client.get_executor(pure=False)
+            elif workers == 1 or len(todo) <= 1:
+                executor = SerialExecutor()
+                window = 1
+            else:
+                n = min(workers or os.cpu_count() or 1, len(todo))
+                executor = cf.ProcessPoolExecutor(
+                    max_workers=n, initializer=_worker_init,
+                    initargs=(os.getpid(), process_start_time(os.getpid())))
+                window = 2 * n  # a bounded queue: points are saved while others run
+    except BaseException:
+        if bar is not None:
+            bar.close()
+        raise
     from .io.config import ConfigError as _CE
     from .workflow import RunError
 
@@ -399,6 +584,15 @@ def run_sweep(config, varies: Sequence[Vary | str], out, *, workers: int | None 
             for fut in sorted(done, key=lambda f: futures[f].index):
                 yield fut, futures.pop(fut)
 
+    def stop_workers():
+        if isinstance(executor, cf.ProcessPoolExecutor):
+            for proc in list((getattr(executor, "_processes", None) or {}).values()):
+                try:
+                    proc.kill()
+                except (OSError, ValueError, AttributeError):
+                    pass
+
+    interrupted = False
     try:
         for fut, p in completed():
             try:
@@ -417,25 +611,29 @@ def run_sweep(config, varies: Sequence[Vary | str], out, *, workers: int | None 
                 bar.update(1)
             if callback is not None:
                 callback(len(report.skipped) + len(report.computed) + len(report.failed), len(points))
-    except KeyboardInterrupt:
+    except BaseException:
+        interrupted = True
         for fut in futures:
             fut.cancel()
-        if isinstance(executor, cf.ProcessPoolExecutor):
-            for proc in list(getattr(executor, "_processes", {}).values()):
-                proc.terminate()
+        stop_workers()
         raise
     finally:
-        if bar is not None:
-            bar.close()
-        if own_executor:
-            if client is not None:  # ClientExecutor.shutdown has no cancel_futures
-                executor.shutdown(wait=True)
-                client.close()
-            else:
-                executor.shutdown(wait=True, cancel_futures=True)
-        if rows:
-            _write_table(folder, rows, keys)
-            _write_collection(folder, points, varies)
+        try:
+            if bar is not None:
+                bar.close()
+            if own_executor:
+                if client is not None:  # ClientExecutor.shutdown has no cancel_futures
+                    executor.shutdown(wait=not interrupted)
+                    client.close()
+                else:
+                    executor.shutdown(wait=True, cancel_futures=True)
+            if rows:
+                _write_table(folder, rows, keys)
+                _write_collection(folder, points, varies)
+        except KeyboardInterrupt:  # a second Ctrl-C or SIGTERM during cleanup
+            stop_workers()
+            if not interrupted:
+                raise
 
     if plots and rows:
         from .plotting import sweep_figures
