@@ -32,9 +32,11 @@ from .models import (Haldane, MassiveDirac, OrbitalTexture, ParabolicBand, QiWuZ
                      RashbaFerromagnet, RashbaLattice)
 from .response import mean_free_path, node_at_mu, solve_slab, solve_uniform
 from .numerics import Numerics
+from .models.base import safe_unit
+from .preflight import check_resources
 from .units import E2_OVER_H
 
-__all__ = ["Built", "RunError", "build", "run"]
+__all__ = ["Built", "RunError", "build", "run", "described", "safe_name", "output_folder"]
 
 
 class RunError(RuntimeError):
@@ -69,8 +71,13 @@ def _model(spec: dict):
     kind = spec["kind"]
     params = {k: v for k, v in spec.items() if k != "kind"}
     if kind == "wannier90":
+        from .io.files import MAX_HR_BYTES, check_hr_header, check_readable_file
         from .io.wannier90 import read_hr
 
+        # bounded reading: a regular file (not /dev/zero, not a FIFO), of a sane size,
+        # whose header does not declare more than it holds
+        check_readable_file(params["hr_file"], MAX_HR_BYTES, "model.hr_file")
+        check_hr_header(params["hr_file"], "model.hr_file")
         dim = params["dim"]
         lattice = [params[a] for a in ("a1", "a2", "a3")[:dim]]
         spins = params["spins"] or None
@@ -101,6 +108,11 @@ def build(config: Config | dict | str) -> Built:
     mu = c["conditions"]["mu"]
     dis = c["disorder"]
     shell_numerics = Numerics(**numerics)
+    try:  # before the first shell is sampled (the disorder from tau or l samples one)
+        check_resources(model, shell_numerics,
+                        cells=None if c["geometry"]["kind"] == "uniform" else c["numerics"]["cells"])
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
     key = next(iter(dis))
     try:
         if key == "gamma":
@@ -212,14 +224,16 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     arrays, info = _collect(built, response)
     t_obs = time.perf_counter()
     info.update({
-        "name": name, "description": config.description, "version": __version__,
+        "name": name, "description": described(config), "version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": config.source, "overrides": {k: v for k, v in config.overrides.items()},
         "warnings": sorted({str(w.message) for w in caught}),
         "timings": {"build_s": t_build - t0, "solve_s": t_solve - t_build,
                     "observables_s": t_obs - t_solve, "run_s": t_obs - t0},
     })
-    return Result(config.to_dict(), arrays, info, response if keep_response else None)
+    data = config.to_dict()
+    data["description"] = info["description"]  # the saved config.toml says what was run
+    return Result(data, arrays, info, response if keep_response else None)
 
 
 def _geometry_info(built: Built) -> dict:
@@ -241,7 +255,15 @@ def _geometry_info(built: Built) -> dict:
 
 
 def _collect(built: Built, response) -> tuple[dict, dict]:
-    """Arrays and metadata of a solved configuration (see Result for the layout)."""
+    """Arrays and metadata of a solved configuration (see Result for the layout).
+
+    Every number is checked: an overflow or NaN is a RunError naming the quantity (one
+    line; numpy's floating-point warnings are silenced here, the check reports them)."""
+    with np.errstate(all="ignore"):
+        return _collect_checked(built, response)
+
+
+def _collect_checked(built: Built, response) -> tuple[dict, dict]:
     model = built.model
     d = model.dim
     arrays: dict[str, np.ndarray] = {}
@@ -299,7 +321,7 @@ def _collect(built: Built, response) -> tuple[dict, dict]:
             for k, v in vals.items():
                 summary[f"{label}.{k}"] = float(v)
                 summary_units[f"{label}.{k}"] = meta["unit"]
-    ehat = built.field / np.linalg.norm(built.field)
+    ehat = safe_unit(built.field)
     summary["sigma_parallel"] = float(ehat @ arrays["bulk.conductivity.total"] @ ehat)
     summary_units["sigma_parallel"] = cond_unit
     if not slab:
@@ -309,11 +331,20 @@ def _collect(built: Built, response) -> tuple[dict, dict]:
                 summary_units[f"sigma_{'xyz'[i]}{'xyz'[j]}"] = cond_unit
     node = _fermi_node(bulk)
     if slab:
-        summary["mean_free_path"] = float(response.mean_free_path)
+        mfp = float(response.mean_free_path)
+        if not (np.isfinite(mfp) and mfp > 0):  # e.g. mass = 1e12 with gamma = 1e300
+            raise RunError(f"{_label(built.config)}: the mean free path |v| tau is {mfp:g} nm "
+                           f"(gamma = {built.disorder.gamma:g} eV^2 nm^{d}): the disorder is "
+                           "far too strong or the velocities far too small for a kinetic "
+                           "description; lower the disorder or check the model parameters")
+        summary["mean_free_path"] = mfp
         summary["conductance_ratio"] = float(response.conductance_ratio())
-        summary["sheet_conductance"] = float(response.sheet_conductance() / E2_OVER_H)
+        g_l = float(response.conductance_per_length() / E2_OVER_H)
+        summary["conductance_per_length"] = g_l  # I/E = G L (strip); per unit width (film)
+        summary["sheet_conductance"] = g_l if d == 3 else g_l / float(built.slab.width)
         summary_units.update({"mean_free_path": "nm", "conductance_ratio": "1",
-                              "sheet_conductance": "e^2/h" + _nm(3 - d)})
+                              "conductance_per_length": "e^2/h" + _nm(3 - d),
+                              "sheet_conductance": "e^2/h"})
         summary["width_over_mfp"] = float(built.slab.width / response.mean_free_path)
         summary_units["width_over_mfp"] = "1"
     elif node is not None:
@@ -352,7 +383,19 @@ def _collect(built: Built, response) -> tuple[dict, dict]:
         "summary": summary, "summary_units": summary_units,
         "units": dict(bulk.metadata.get("units", {})),
     }
+    _check_finite(built, arrays, summary)
     return arrays, info
+
+
+def _check_finite(built: Built, arrays: dict, summary: dict) -> None:
+    """No NaN or inf is ever written: RunError naming the first quantity that is not
+    finite (e.g. a field so large that the currents overflow)."""
+    for key, value in list(summary.items()) + list(arrays.items()):
+        a = np.asarray(value)
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            raise RunError(f"{_label(built.config)}: {key} is not finite (NaN or inf): the "
+                           "inputs are outside the range the solver can represent (check the "
+                           "magnitudes of field, mu, gamma and the model parameters)")
 
 
 def _density_unit(unit: str, d: int) -> str:
@@ -366,3 +409,60 @@ def _nm(power: int) -> str:
 
 def _fermi_node(uniform):
     return node_at_mu(uniform.nodes, uniform.mu)
+
+
+# --------------------------------------------------------------------------------------
+# Output folders and descriptions
+# --------------------------------------------------------------------------------------
+
+#: longest folder name derived from a configuration's name
+MAX_NAME = 100
+
+
+def safe_name(name) -> str:
+    """A folder name derived from a configuration's ``name``: every run of characters
+    other than letters, digits, '-', '_' and '.' becomes one '_' (so path separators,
+    '..' components and drive letters cannot survive), leading and trailing dots and
+    underscores are stripped, the result is cut to 100 characters; 'config' if nothing
+    is left. '/etc/x' -> 'etc_x', '../../x' -> 'x', '.hidden' -> 'hidden'."""
+    import re
+
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))
+    text = re.sub(r"(^|_)\.+(?=_|$)", r"\1", text)  # bare '.' and '..' components
+    text = re.sub(r"_+", "_", text).strip("._")[:MAX_NAME].rstrip("._")
+    return text or "config"
+
+
+def output_folder(config: Config, out=None, kind: str = "results"):
+    """Where a run (``kind='results'``) or a sweep (``kind='sweeps'``) writes: ``out`` if
+    given, else ``<working directory>/<kind>/<safe_name(config.name)>``, which is always
+    inside the working directory whatever the configuration's name."""
+    from pathlib import Path
+
+    if out is not None:
+        return Path(out)
+    base = Path.cwd() / kind
+    folder = base / safe_name(config.name)
+    if folder.parent != base:  # cannot happen: safe_name has no separators
+        raise ConfigError(f"name = {config.name!r}: cannot derive a folder name")
+    return folder
+
+
+def described(config: Config) -> str:
+    """The configuration's description, annotated with its overrides, e.g. 'diffuse
+    walls (modified: geometry.specularity=0.5)': a preset's text describes the preset,
+    not what --set made of it."""
+    import json
+
+    text = config.description
+    if not config.overrides:
+        return text
+    shown = []
+    for key, value in config.overrides.items():
+        try:
+            v = json.dumps(value) if not isinstance(value, str) else value
+        except (TypeError, ValueError):
+            v = str(value)
+        shown.append(f"{key}={v}")
+    note = f"modified: {', '.join(shown)}"
+    return f"{text} ({note})" if text else note

@@ -10,9 +10,16 @@ key, the value and what is allowed (:class:`ConfigError`).
 The reference of every key is ``docs/config.md``, generated from :data:`SCHEMA` by
 :func:`schema_markdown` (a test keeps the two in step).
 
-Presets are the ``*.toml`` files of the ``geometries/`` folder of the source tree (or of
-the folders listed in the environment variable ``MESOKINETICS_PRESETS``, separated by
-``os.pathsep``); a preset is named by its file stem.
+Presets are ``*.toml`` files, each named by its file stem, searched in this order (the
+first folder holding a name wins, :func:`preset_dirs`): the folders listed in the
+environment variable ``MESOKINETICS_PRESETS`` (separated by ``os.pathsep``), the user
+presets folder (:func:`user_preset_dir`: ``$XDG_CONFIG_HOME/mesokinetics/presets``, by
+default ``~/.config/mesokinetics/presets``; ``%APPDATA%\\mesokinetics\\presets`` on
+Windows), then the presets shipped with the package (the package data
+``mesokinetics.geometries``, found with :mod:`importlib.resources`; its single source is
+the ``geometries/`` folder of the source tree). Files a configuration names (the
+``hr_file`` of a Wannier90 model) are relative to the configuration file, so a shipped
+preset finds its data file inside the installed package.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ __all__ = [
     "find_preset",
     "preset_dirs",
     "list_presets",
+    "user_preset_dir",
+    "shipped_preset_dir",
     "parse_override",
     "key_unit",
     "to_toml",
@@ -274,8 +283,36 @@ WALLS = ("bottom", "top")
 
 
 def _show(value) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    try:
+        text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    except (ValueError, RecursionError, OverflowError, TypeError):  # > 4300 digits, deep
+        text = f"<{type(value).__name__} too large or too deeply nested to show>"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: deepest nesting of tables and lists a configuration may have (the schema needs 4:
+#: [geometry.bottom] keys, lists of numbers); deeper input is refused before it is
+#: copied or printed, so it cannot exhaust the recursion limit.
+MAX_DEPTH = 16
+
+
+def _check_depth(value, where: str, source: str = "") -> None:
+    """ConfigError if ``value`` nests tables or lists deeper than :data:`MAX_DEPTH`
+    (iterative: safe for any depth)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            raise _error(source, where, _MISSING,
+                         f"nested deeper than {MAX_DEPTH} tables or lists (expected plain "
+                         "values, lists of values and tables of them)")
+        stack.extend((c, depth + 1) for c in children)
 
 
 def _error(source: str, key: str, value, reason: str) -> ConfigError:
@@ -299,7 +336,10 @@ def _check_number(v, key: Key, name: str, source: str, value_shown=None):
             raise _error(source, name, shown, f"expected {key.allowed()}")
     elif not _is_number(v):
         raise _error(source, name, shown, f"expected {key.allowed()}" + (f" ({key.unit})" if key.unit not in ("", "-") else ""))
-    x = float(v) if key.kind != "int" else v
+    try:
+        x = float(v) if key.kind != "int" else v
+    except OverflowError:  # an integer beyond the float range, e.g. 10**400
+        raise _error(source, name, shown, f"out of range: expected {key.allowed()}" + _unit(key)) from None
     if key.kind != "int" and not math.isfinite(x):
         raise _error(source, name, shown, f"expected {key.allowed()}" + _unit(key))
     bad = (key.low is not None and (x <= key.low if key.open_low else x < key.low)) or (
@@ -388,6 +428,7 @@ def validate(data: Mapping, source: str = "") -> dict:
     """
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source + ': ' if source else ''}a configuration must be a table of sections")
+    _check_depth(data, "configuration", source)
     data = dict(data)
     top_keys = SCHEMA[""]
     for name in data:
@@ -574,9 +615,13 @@ class Config:
 
 
 def _set_dotted(raw: dict, dotted: str, value, source: str) -> None:
+    if not isinstance(dotted, str):
+        raise ConfigError(f"{source + ': ' if source else ''}{_show(dotted)}: a key must be a "
+                          "dotted string, e.g. 'numerics.cells'")
     parts = dotted.split(".")
     if not all(parts):
         raise ConfigError(f"{source + ': ' if source else ''}{dotted}: malformed key")
+    _check_depth(value, dotted, source)
     node = raw
     for i, part in enumerate(parts[:-1]):
         if part not in node:
@@ -611,20 +656,87 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, _parse_value(raw, f"--set {key}")
 
 
+#: quoted TOML strings (removed before the checks of plain numbers)
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+#: tokens that begin like a number (bare words such as run_2_6 begin with a letter)
+_NUMBER_TOKEN = re.compile(r"(?<![\w.])[+-]?\.?\d[\w.+-]*")
+
+
+def _not_plain(bare: str) -> bool:
+    """A TOML number form that is not a plain decimal number: 2_6, 1e1_0, 0x1a, 0o17, 0b101."""
+    return any("_" in t or re.match(r"[+-]?0[xob]", t) for t in _NUMBER_TOKEN.findall(bare))
+PLAIN_FORM = "plain decimal numbers such as 26, 1.5 or 1e-3"
+
+
 def _parse_value(raw: str, what: str):
+    """A ``--set`` or ``--vary`` value: TOML syntax, numbers in plain decimal form only
+    (no '2_6', no '0x1a', no Unicode digits such as '\u0662\u0666'), bare words as strings."""
+    bare = _QUOTED.sub("", raw)
+    if any(ch.isdigit() and not ch.isascii() for ch in bare) or any(
+            ch.isnumeric() and not ch.isascii() for ch in bare):
+        raise ConfigError(f"{what} = {_show(raw)}: Unicode digits are not numbers here; "
+                          f"write {PLAIN_FORM} (ASCII 0-9)")
+    if _not_plain(bare):
+        raise ConfigError(f"{what} = {_show(raw)}: write {PLAIN_FORM} "
+                          "(no '_' between digits, no 0x/0o/0b prefixes)")
     try:
         return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except RecursionError:
+        raise ConfigError(f"{what}: value nested too deeply (expected a number, a list of "
+                          "numbers, true/false or a string)") from None
+    except ValueError as exc:
+        if not isinstance(exc, tomllib.TOMLDecodeError):  # e.g. an integer of > 4300 digits
+            raise ConfigError(f"{what}: cannot read value {_show(raw)}: "
+                              f"{str(exc).splitlines()[0][:80]}") from None
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", raw):
             return raw
         raise ConfigError(f"{what}: cannot read value {raw!r} (use TOML syntax: 1.5, true, [0.001, 0], \"text\")") from None
 
 
+#: The package whose data are the shipped presets (the source tree's ``geometries/``).
+PRESET_PACKAGE = "mesokinetics.geometries"
+
+
+def user_preset_dir() -> Path:
+    """The per-user presets folder (whether or not it exists):
+    ``%APPDATA%\\mesokinetics\\presets`` on Windows, else
+    ``$XDG_CONFIG_HOME/mesokinetics/presets`` (default ``~/.config/mesokinetics/presets``)."""
+    if os.name == "nt":
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "mesokinetics" / "presets"
+
+
+def shipped_preset_dir() -> Path | None:
+    """The folder of the presets shipped with the package (``importlib.resources``), or
+    None if the package data cannot be found."""
+    from importlib import resources
+
+    try:
+        folder = resources.files(PRESET_PACKAGE)
+    except ModuleNotFoundError:
+        # an editable install made before the presets became package data: the source
+        # tree's folder (reinstall with `pip install -e .` to use the package data)
+        folder = Path(__file__).resolve().parents[2] / "geometries"
+    path = Path(os.fspath(folder)) if isinstance(folder, os.PathLike) else None
+    return path if path is not None and path.is_dir() else None
+
+
 def preset_dirs() -> list[Path]:
-    """Folders searched for presets: $MESOKINETICS_PRESETS, then the source tree's geometries/."""
-    dirs = [Path(p) for p in os.environ.get("MESOKINETICS_PRESETS", "").split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "geometries")
-    return [d for d in dirs if d.is_dir()]
+    """Existing folders searched for presets, first wins: the folders of
+    $MESOKINETICS_PRESETS, the user folder (:func:`user_preset_dir`), the shipped presets
+    (:func:`shipped_preset_dir`)."""
+    dirs = [Path(p).expanduser() for p in os.environ.get("MESOKINETICS_PRESETS", "").split(os.pathsep) if p]
+    dirs.append(user_preset_dir())
+    shipped = shipped_preset_dir()
+    if shipped is not None:
+        dirs.append(shipped)
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d not in out:
+            out.append(d)
+    return out
 
 
 def list_presets() -> dict[str, Path]:
@@ -647,13 +759,23 @@ def find_preset(name_or_path: str | os.PathLike) -> Path:
     presets = list_presets()
     if text in presets:
         return presets[text]
-    hint = ", ".join(presets) or "none found; set MESOKINETICS_PRESETS"
+    hint = ", ".join(presets) or f"none found; set MESOKINETICS_PRESETS or add files to {user_preset_dir()}"
     raise ConfigError(f"{text}: no such preset or file (presets: {hint})")
+
+
+#: largest configuration file read (bytes); the presets have about 2 kB
+MAX_CONFIG_BYTES = 16 * 2 ** 20
 
 
 def read_toml(path: Path, label: str | None = None) -> dict:
     """Parse a TOML file as data; errors become one-line :class:`ConfigError`."""
+    from .files import check_readable_file
+
     label = label or str(path)
+    try:  # a regular file of sane size: no device, FIFO or multi-GB file is read
+        check_readable_file(path, MAX_CONFIG_BYTES, "the configuration file")
+    except ValueError as exc:
+        raise ConfigError(f"{label}: {str(exc).split(': ', 1)[-1]}") from None
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -664,6 +786,10 @@ def read_toml(path: Path, label: str | None = None) -> dict:
         raise ConfigError(f"{label}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: malformed TOML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: malformed TOML: tables or lists nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ConfigError(f"{label}: malformed TOML: {str(exc).splitlines()[0][:100]}") from None
 
 
 def load_config(source, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> Config:
@@ -682,7 +808,11 @@ def load_config(source, overrides: Mapping[str, Any] | Iterable[str] | None = No
         pairs = dict(parse_override(o) for o in (overrides or ()))
     if isinstance(source, Config):
         return source.replace(pairs) if pairs else source
+    if not isinstance(source, (Mapping, str, os.PathLike)):
+        raise TypeError("source must be a preset name, a TOML path, a nested dict or a Config, "
+                        f"got {type(source).__name__}")
     if isinstance(source, Mapping):
+        _check_depth(source, "configuration")
         raw = copy.deepcopy(dict(source))
         name, where = str(raw.get("name", "config")), ""
     else:

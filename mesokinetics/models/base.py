@@ -28,13 +28,46 @@ def axis_index(axis: int | str, dim: int, name: str = "axis") -> int:
     return int(axis)
 
 
+#: vectors whose largest |component| lies in this range are normalized by the plain
+#: formula v / |v| (no overflow or underflow of the squares); others are scaled first.
+_PLAIN_RANGE = (1e-150, 1e150)
+
+
+def safe_norm(vec) -> float:
+    """|v| without overflow or underflow: the largest |component| is divided out before
+    the squares are summed (v / |v| is bit-identical to the plain formula for vectors
+    whose largest component lies in 1e-150..1e150)."""
+    vec = np.asarray(vec, dtype=float)
+    scale = float(np.max(np.abs(vec))) if vec.size else 0.0
+    if scale == 0.0 or not np.isfinite(scale):
+        return scale
+    if _PLAIN_RANGE[0] <= scale <= _PLAIN_RANGE[1]:
+        return float(np.linalg.norm(vec))
+    return scale * float(np.linalg.norm(vec / scale))
+
+
+def safe_unit(vec) -> np.ndarray:
+    """v / |v| for a nonzero finite vector, without overflow or underflow (for a tiny
+    field such as 1e-300 V/nm or a huge one such as 1e308); bit-identical to
+    ``v / np.linalg.norm(v)`` when the largest |component| lies in 1e-150..1e150."""
+    vec = np.asarray(vec, dtype=float)
+    scale = float(np.max(np.abs(vec))) if vec.size else 0.0
+    if scale == 0.0 or not np.isfinite(scale):
+        raise ValueError(f"cannot normalize the vector {vec.tolist()}: it must be nonzero and finite")
+    if _PLAIN_RANGE[0] <= scale <= _PLAIN_RANGE[1]:
+        return vec / np.linalg.norm(vec)
+    vec = vec / scale
+    return vec / np.linalg.norm(vec)
+
+
 def unit_vector(name: str, value) -> np.ndarray:
     """Validate a nonzero finite 3-vector (a direction such as the magnetization) and
-    return it normalized."""
+    return it normalized (scale-safe: [1e308, 1e308, 0] and [1e-320, 0, 0] are
+    directions too)."""
     vec = np.asarray(value, dtype=float)
-    if vec.shape != (3,) or not np.all(np.isfinite(vec)) or np.linalg.norm(vec) == 0:
-        raise ValueError(f"{name} must be a nonzero 3-vector, got {value!r}")
-    return vec / np.linalg.norm(vec)
+    if vec.shape != (3,) or not np.all(np.isfinite(vec)) or not np.any(vec != 0):
+        raise ValueError(f"{name} must be a nonzero finite 3-vector, got {value!r}")
+    return safe_unit(vec)
 
 
 class Model:

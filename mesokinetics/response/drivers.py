@@ -27,6 +27,7 @@ from ..numerics import Numerics, resolve_numerics
 from ..quadrature import thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..sampling import sample, sampler_of
+from ..preflight import check_resources
 from ..validation import validate_energy_points, validate_inputs
 from ..validity import check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
@@ -110,6 +111,7 @@ def solve_uniform(
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
     energy_points = validate_energy_points(energy_points)
     num = resolve_numerics(numerics, options)
+    check_resources(model, num)
     _warn_degenerate_with_spin(model, stacklevel=2)
     result = _uniform(model, disorder, mu, field, temperature, energy_points, num, None, progress)
     result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None, stacklevel=2)
@@ -188,6 +190,7 @@ def solve_slab(
             "Give an in-plane field."
         )
     num = resolve_numerics(numerics, options)
+    check_resources(model, num, cells=slab.cells)
     bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
                                normal, "a film or strip")
     faces = slab.faces(mfp)
@@ -270,6 +273,7 @@ def solve_cross_section(
             "a component in the cross-section plane is screened by surface charges")
     wire = int(nonzero[0])
     num = resolve_numerics(numerics, options, defaults={"grazing_panels": 1})
+    check_resources(model, num)
     return _solve_on_mesh(SectionResponse, model, disorder, section, mu, field, temperature,
                           energy_points, num, wire, cross_axes(wire), wire, "a wire",
                           (rtol, maxiter, precondition), progress)
@@ -313,6 +317,7 @@ def solve_periodic_strip(
         raise ValueError(f"the field must lie along x (the periodic direction), got "
                          f"{field.tolist()}")
     num = resolve_numerics(numerics, options)
+    check_resources(model, num)
     return _solve_on_mesh(PeriodicStripResponse, model, disorder, strip, mu, field, temperature,
                           energy_points, num, 1, (0, 1), 0, "a strip",
                           (rtol, maxiter, precondition), progress)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..coherence import disorder_density, gradient_kernel, intraband_density
 from ..disorder import PointDisorder
-from ..models.base import Model
+from ..models.base import Model, safe_norm, safe_unit
 from ..operators import as_operator, charge_current
 from .nodes import node_at_mu
 from .parts import Contributions
@@ -55,16 +55,33 @@ class FiniteSampleResponse:
     def _integrated_current(self) -> float:
         """int j.Ehat over the cells / |E| (e^2/hbar times the cell measure)."""
         return float(np.sum(self._current_along_field() * self.cell_sizes())
-                     / np.linalg.norm(self.field))
+                     / safe_norm(self.field))
 
     def _conductance(self) -> float:
-        """The sample's conductance (per unit length of a wire, sheet conductance of a
-        strip), e^2/hbar times a power of nm."""
+        """I / |E| of the sample (see :meth:`conductance_per_length`), e^2/hbar times a
+        power of nm."""
         return self._integrated_current()
 
     def _bulk_size(self) -> float:
         """The size that turns the bulk conductivity into the conductance of the sample."""
         return float(np.sum(self.cell_sizes()))
+
+    def conductance_per_length(self) -> float:
+        """G L = I / |E|: the conductance G of a piece of length L (along the field) times
+        L, i.e. the inverse of the resistance per unit length (e^2/hbar nm^(3-d)).
+
+        * 2D strip (:class:`SlabResponse`, d = 2): int_0^W j.Ehat dy / |E|
+          (e^2/hbar nm); the strip's sheet conductance G L / W is this divided by W.
+        * 3D film (d = 3): per unit width w of the film, I / (w |E|) =
+          int_0^d j.Ehat dz / |E| (e^2/hbar), which is the film's sheet conductance
+          (:meth:`SlabResponse.sheet_conductance`).
+        * wire (:class:`SectionResponse`): int j.Ehat dA / |E| (e^2/hbar nm), the same
+          as :meth:`SectionResponse.conductance`.
+        * periodic strip: (1/L_cell) int j_x dA / |E| (e^2/hbar nm), the current through
+          the strip per unit field.
+
+        Internal units; divide by :data:`~mesokinetics.units.E2_OVER_H` for e^2/h."""
+        return self._conductance()
 
     # --- shared ------------------------------------------------------------------------
     @property
@@ -108,13 +125,13 @@ class FiniteSampleResponse:
 
     def _current_along_field(self) -> np.ndarray:
         """(J,) total current density along the field direction."""
-        ehat = self.field / np.linalg.norm(self.field)
+        ehat = safe_unit(self.field)  # scale-safe: a field of 1e-300 V/nm has a direction
         return sum(ehat[i] * self.density(charge_current(self.model, i)).total
                    for i in range(self.model.dim) if ehat[i] != 0)
 
     def conductance_ratio(self) -> float:
         """Conductance over its bulk value (the Fuchs-Sondheimer or wire size-effect ratio)."""
-        ehat = self.field / np.linalg.norm(self.field)
+        ehat = safe_unit(self.field)
         sigma = self.bulk.conductivity("internal").total @ ehat @ ehat
         return self._conductance() / (sigma * self._bulk_size())
 
@@ -158,8 +175,21 @@ class SlabResponse(FiniteSampleResponse):
         return sol.gradient.T @ (shell.weight * kern)
 
     def sheet_conductance(self) -> float:
-        """int_0^W j.Ehat dy / |E| (e^2/hbar nm^(3-d)): conductance per unit length along
-        the field of a strip (2D), or per unit length of a film (3D)."""
+        """The width integral int_0^W j.Ehat dy / |E| (e^2/hbar nm^(3-d)), equal to
+        :meth:`conductance_per_length`.
+
+        3D film: the sheet conductance (conductance per square, G L / w for a film of
+        width w, e^2/hbar). 2D strip: not a sheet conductance but I / |E| = G L
+        (e^2/hbar nm); deprecated there (DeprecationWarning): use
+        :meth:`conductance_per_length` (the same number), and divide it by the width for
+        the strip's sheet conductance."""
+        if self.model.dim != 3:
+            import warnings
+
+            warnings.warn("sheet_conductance() of a 2D strip is I/|E| = G L (e^2/hbar nm), "
+                          "not a sheet conductance: use conductance_per_length() (same value), "
+                          "divided by the width for the sheet conductance", DeprecationWarning,
+                          stacklevel=2)
         return self._conductance()
 
 
@@ -216,6 +246,12 @@ class PeriodicStripResponse(SectionResponse):
         return float(self.section.width)  # the unpatterned strip
 
     def sheet_conductance(self) -> float:
-        """Current through the strip per unit field, (1/L) int j_x dA / |E| (e^2/hbar):
-        the strip's :meth:`~mesokinetics.SlabResponse.sheet_conductance`."""
+        """Current through the strip per unit field, (1/L) int j_x dA / |E| = I / |E|
+        (e^2/hbar nm): not a sheet conductance, deprecated (DeprecationWarning): use
+        :meth:`conductance_per_length` (the same number)."""
+        import warnings
+
+        warnings.warn("PeriodicStripResponse.sheet_conductance() is I/|E| = G L (e^2/hbar nm), "
+                      "not a sheet conductance: use conductance_per_length() (same value)",
+                      DeprecationWarning, stacklevel=2)
         return self._conductance()
