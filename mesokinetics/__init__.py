@@ -33,6 +33,7 @@ _LAZY = {
     "load_config": ("mesokinetics.io.config", "load_config"),
     "load_result": ("mesokinetics.io.results", "load_result"),
     "run": ("mesokinetics.workflow", "run"),
+    "save": ("mesokinetics.workflow", "save"),
 }
 
 __all__ = [
@@ -45,7 +46,7 @@ __all__ = [
     "solve_periodic_strip", "PeriodicStripResponse",
     "Slab", "Film", "Strip", "Fuchs", "Soffer",
     "Rectangle", "GmshSection", "PeriodicStrip", "disk", "polygon",
-    "load_config", "run", "load_result",
+    "load_config", "run", "load_result", "save",
     "__version__",
 ]
 

@@ -466,3 +466,60 @@ def described(config: Config) -> str:
         shown.append(f"{key}={v}")
     note = f"modified: {', '.join(shown)}"
     return f"{text} ({note})" if text else note
+
+
+# --------------------------------------------------------------------------------------
+# Result folders of solver objects (the Python route)
+# --------------------------------------------------------------------------------------
+
+
+def save(response, folder, *, observables=("current", "spin"), spin_currents=(),
+         name: str = "result", overwrite: bool = False, vtk: bool | None = None,
+         png: bool | None = None) -> list:
+    """Write a solver's result as a result folder, the layout `mesokinetics run` writes
+    (result.npz, result.json with a hashed manifest, config.toml, result.vtu for films
+    and strips, PNG figures); read it back with :func:`mesokinetics.load_result`.
+
+    response : a :class:`~mesokinetics.UniformResponse` or :class:`~mesokinetics.SlabResponse`
+        (cross-section maps: :func:`mesokinetics.io.vtk.write_section`)
+    observables : among "current", "spin", "pauli", "orbital", "torque" (Rashba
+        ferromagnets); spin_currents : pairs "a_b" for (1/2){s_a, v_b}
+    folder : new, empty or a previous result folder (else ``overwrite``, see
+        :meth:`~mesokinetics.io.results.Result.save`)
+    Returns the paths written, result.json last. Physics objects are saved here, outside
+    the physics core, so the solvers and their results never do I/O themselves.
+    """
+    from ._version import __version__
+    from .response import SlabResponse, UniformResponse
+
+    if not isinstance(response, (UniformResponse, SlabResponse)):
+        raise TypeError(f"response must be a UniformResponse or SlabResponse, got "
+                        f"{type(response).__name__} (cross-section maps: "
+                        "mesokinetics.io.vtk.write_section)")
+    known = ("current", "spin", "pauli", "orbital", "torque")
+    unknown = set(observables) - set(known)
+    if unknown:
+        raise ValueError(f"observables must be among {known}, got {sorted(unknown)}")
+    slab = response.slab if isinstance(response, SlabResponse) else None
+    model = response.model
+    obs = {k: k in observables for k in known}
+    obs.update({"spin_current": list(spin_currents), "orbital_current": []})
+    kind = "uniform" if slab is None else ("strip" if model.dim == 2 else "film")
+    config = Config({"observables": obs, "geometry": {"kind": kind},
+                     "output": {"vtk": True, "png": True, "pdf": False}},
+                     name=safe_name(name))
+    built = Built(config, model, response.disorder, slab, response.mu, response.field,
+                  response.temperature, {}, len(response.nodes))
+    arrays, info = _collect(built, response)
+    info.update({"name": config.name, "description": f"saved from Python ({type(model).__name__})",
+                 "version": __version__,
+                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                 "source": "", "overrides": {}, "warnings": sorted(set(response_validity(response))),
+                 "timings": {}})
+    return Result(config.to_dict(), arrays, info, response).save(folder, vtk=vtk, png=png,
+                                                                 overwrite=overwrite)
+
+
+def response_validity(response) -> list:
+    """The ValidityWarning messages recorded on a solver's result."""
+    return list(getattr(response, "validity", []) or [])
