@@ -70,6 +70,11 @@ __all__ = ["Wannier90FormatError", "read_hr", "write_hr", "read_tb", "write_tb",
            "WinData", "Projection"]
 
 
+#: Integers in Wannier90 files: ASCII decimal, magnitude at most MAX_INTEGER.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+MAX_INTEGER = 2**31 - 1
+
+
 class Wannier90FormatError(ValueError):
     """A Wannier90 file that does not follow the format: file, line (1-based) and what was
     expected."""
@@ -142,10 +147,15 @@ class _Lines:
         if len(tokens) != count:
             raise self.error(f"expected {what} ({count} integer{'s' if count > 1 else ''}), "
                              f"got {len(tokens)} fields: {' '.join(tokens)[:80]!r}")
-        try:
-            return [int(t) for t in tokens]
-        except ValueError:
-            raise self.error(f"expected {what} (integers), got {' '.join(tokens)[:80]!r}") from None
+        # plain ASCII decimal integers only (int() also takes '2_6' and non-ASCII digits),
+        # bounded so that every value fits the int64 arrays they are stored in
+        if not all(_INTEGER.fullmatch(t) for t in tokens):
+            raise self.error(f"expected {what} (integers), got {' '.join(tokens)[:80]!r}")
+        values = [int(t) for t in tokens]
+        if any(abs(v) > MAX_INTEGER for v in values):
+            raise self.error(f"{what} must be integers of magnitude <= {MAX_INTEGER}, got "
+                             f"{' '.join(tokens)[:80]!r}")
+        return values
 
     def floats(self, tokens, what):
         try:
