@@ -37,6 +37,7 @@ from mesokinetics import operators as ops  # noqa: E402
 from mesokinetics import reference as ref  # noqa: E402
 from mesokinetics.models import MassiveDirac, RashbaFerromagnet  # noqa: E402
 from mesokinetics.units import E2_OVER_H, fs_to_internal  # noqa: E402
+from _checks import check, finish_checks  # noqa: E402  (examples/_checks.py, shared)
 
 
 #: Non-crossing (ladder) Hall conductivity of the massive Dirac model, gap 0.1, mu 0.2:
@@ -46,26 +47,6 @@ NCA_HALL = 4 * 0.1 * 0.2 * (0.2**2 + 0.1**2) / (0.2**2 + 3 * 0.1**2) ** 2
 #: D/(2 mu) plus disorder D (mu^2 - D^2) / (mu (mu^2 + 3 D^2)) e^2/h = 13/28 for sigma_yx
 #: (validation.md row 15 and "Additional observations").
 KINETIC_HALL = 0.1 / (2 * 0.2) + 0.1 * (0.2**2 - 0.1**2) / (0.2 * (0.2**2 + 3 * 0.1**2))
-
-
-CHECKS: list[tuple[str, bool]] = []
-
-
-def check(what: str, error: float, tol: float, detail: str) -> None:
-    """Record and print one check: ``error`` (>= 0) must not exceed ``tol`` (NaN fails)."""
-    ok = bool(error <= tol)
-    line = f"check: {what}: {detail}; error {error:.2e} vs tolerance {tol:.1e}: {'ok' if ok else 'FAILED'}"
-    print(line)
-    CHECKS.append((line, ok))
-
-
-def finish_checks() -> None:
-    """Final "check:" line; AssertionError listing the failed checks, if any."""
-    failed = [line for line, ok in CHECKS if not ok]
-    if failed:
-        print(f"check: {len(failed)} of {len(CHECKS)} checks FAILED")
-        raise AssertionError("\n".join(failed))
-    print(f"check: all {len(CHECKS)} checks passed")
 
 
 def run_checks(rows) -> None:

@@ -29,31 +29,12 @@ import mesokinetics as mk  # noqa: E402
 from mesokinetics import operators as ops  # noqa: E402
 from mesokinetics.models import OrbitalTexture  # noqa: E402
 from mesokinetics.plotting import plot_profile, save_figure  # noqa: E402
+from _checks import check, finish_checks  # noqa: E402  (examples/_checks.py, shared)
 
 ELL = 10.0  # mean free path (nm)
 FIELD = 1e-3  # V/nm
 MU = 0.3  # eV
 CELLS, POLAR, AZIMUTH = 60, 32, 16  # numerics of the film
-
-
-CHECKS: list[tuple[str, bool]] = []
-
-
-def check(what: str, error: float, tol: float, detail: str) -> None:
-    """Record and print one check: ``error`` (>= 0) must not exceed ``tol`` (NaN fails)."""
-    ok = bool(error <= tol)
-    line = f"check: {what}: {detail}; error {error:.2e} vs tolerance {tol:.1e}: {'ok' if ok else 'FAILED'}"
-    print(line)
-    CHECKS.append((line, ok))
-
-
-def finish_checks() -> None:
-    """Final "check:" line; AssertionError listing the failed checks, if any."""
-    failed = [line for line, ok in CHECKS if not ok]
-    if failed:
-        print(f"check: {len(failed)} of {len(CHECKS)} checks FAILED")
-        raise AssertionError("\n".join(failed))
-    print(f"check: all {len(CHECKS)} checks passed")
 
 
 def surface_integrals(r, model) -> dict:

@@ -29,32 +29,13 @@ from mesokinetics import Rectangle, solve_cross_section  # noqa: E402
 from mesokinetics.models import ParabolicBand, RashbaFerromagnet  # noqa: E402
 from mesokinetics.plotting import save_figure  # noqa: E402
 from mesokinetics.reference import rectangular_wire_ratio  # noqa: E402
+from _checks import check, finish_checks  # noqa: E402  (examples/_checks.py, shared)
 
 ELL = 20.0  # mean free path (nm)
 MU = 0.2  # eV
 FIELD = (1e-3, 0.0, 0.0)  # V/nm, along the wire
 WIDTH, HEIGHT, CELLS, WALL_CELL = 120.0, 40.0, (60, 20), 1.0  # nm, nm, cells, nm
 POLAR, AZIMUTH = 16, 32  # shell
-
-
-CHECKS: list[tuple[str, bool]] = []
-
-
-def check(what: str, error: float, tol: float, detail: str) -> None:
-    """Record and print one check: ``error`` (>= 0) must not exceed ``tol`` (NaN fails)."""
-    ok = bool(error <= tol)
-    line = f"check: {what}: {detail}; error {error:.2e} vs tolerance {tol:.1e}: {'ok' if ok else 'FAILED'}"
-    print(line)
-    CHECKS.append((line, ok))
-
-
-def finish_checks() -> None:
-    """Final "check:" line; AssertionError listing the failed checks, if any."""
-    failed = [line for line, ok in CHECKS if not ok]
-    if failed:
-        print(f"check: {len(failed)} of {len(CHECKS)} checks FAILED")
-        raise AssertionError("\n".join(failed))
-    print(f"check: all {len(CHECKS)} checks passed")
 
 
 def run_checks(r, model) -> None:

@@ -45,6 +45,7 @@ from mesokinetics import operators as ops  # noqa: E402
 from mesokinetics import reference as ref  # noqa: E402
 from mesokinetics.models import RashbaFerromagnet  # noqa: E402
 from mesokinetics.units import fs_to_internal  # noqa: E402
+from _checks import check, finish_checks  # noqa: E402  (examples/_checks.py, shared)
 
 MASS = 1.0  # effective mass (m_e)
 EXCHANGE = 0.1  # J_e (eV)
@@ -123,26 +124,6 @@ def plot(rows: list[dict], path: str) -> None:
         raise
     finally:
         plt.close(fig)
-
-
-CHECKS: list[tuple[str, bool]] = []
-
-
-def check(what: str, error: float, tol: float, detail: str) -> None:
-    """Record and print one check: ``error`` (>= 0) must not exceed ``tol`` (NaN fails)."""
-    ok = bool(error <= tol)
-    line = f"check: {what}: {detail}; error {error:.2e} vs tolerance {tol:.1e}: {'ok' if ok else 'FAILED'}"
-    print(line)
-    CHECKS.append((line, ok))
-
-
-def finish_checks() -> None:
-    """Final "check:" line; AssertionError listing the failed checks, if any."""
-    failed = [line for line, ok in CHECKS if not ok]
-    if failed:
-        print(f"check: {len(failed)} of {len(CHECKS)} checks FAILED")
-        raise AssertionError("\n".join(failed))
-    print(f"check: all {len(CHECKS)} checks passed")
 
 
 def run_checks(rows: list[dict], angles: int) -> None:
