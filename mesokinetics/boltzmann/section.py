@@ -7,25 +7,36 @@ in the cross-section plane) obeys
     u_p . grad g_p + g_p / tau_p = q_p,     q_p = e E.v_p + (gamma/w_n) Tr[P_n S_j],
 
 with the shell moment S_j constant on each cell j (coefficients s_j in the real Hermitian
-basis). This module is pure numpy/scipy: it works on plain mesh data (:class:`SectionMesh`;
-:mod:`mesokinetics.samples` builds it from FiPy and Gmsh meshes).
+basis). It works on plain mesh data (:class:`SectionMesh`; :mod:`mesokinetics.samples`
+builds it from FiPy and Gmsh meshes).
 
-Discretization (first order, finite volumes, upwind): integrating over cell j,
-
-    sum_f A_f (u.n_f) g_f + V_j g_j / tau = V_j q_j,
-
-with g_f the upwind cell value on interior faces and on outflow wall faces (the value
-leaving the domain; a zero outflow flux here, FiPy's default, piles mass up at the wall),
-and the re-emitted value on inflow wall faces:
+Transport (``transport="sweep"``, the default; :mod:`.section_sweep`): each direction is
+swept cell by cell in upwind order (compiled with numba). Rectangles (tensor grids) use a
+second-order weighted diamond scheme (exact cell balance with edge values, edge closure
+weighted by alpha(optical thickness) = coth(eps/2) - 2/eps: the diamond difference on thin
+cells, upwind on thick ones); general meshes and periodic strips the first-order upwind
+finite-volume scheme below, in a precomputed (topologically sorted) order per direction.
+Inflow wall faces receive
 
     g_in,p = rho_p g_out,R(p) + (1 - rho_p) C_r,
 
 R(p) the mirror state about the wall normal (walls with a nonzero specular fraction must
 be normal to a cross-section axis, which makes the mirror map exact on a mirror-symmetric
 shell grid), C_r one diffuse constant per wall region fixed by zero particle flux into it.
+The specular couplings and the faces across a period are solved exactly by a small
+factorized coupling system (or an inner GMRES when it is large).
+
+``transport="splu"`` keeps the earlier path: first order, finite volumes, upwind;
+integrating over cell j,
+
+    sum_f A_f (u.n_f) g_f + V_j g_j / tau = V_j q_j,
+
+with g_f the upwind cell value on interior faces and on outflow wall faces (the value
+leaving the domain; a zero outflow flux here, FiPy's default, piles mass up at the wall).
 Mirror maps join shell points into orbits (at most 4 on a rectangle); the sparse operator
 of each orbit is assembled once and factorized once (scipy ``splu``; a single direction is
-permuted to upwind order, where it is triangular and factorizes without fill-in).
+permuted to upwind order, where it is triangular and factorizes without fill-in). The
+upwind sweeps (``scheme="upwind"``) solve this same discretization.
 
 The outer problem is linear in the cell moments s. The diffuse constants are eliminated
 exactly (one unit-emission solve per region), and s - K s = S_0 is solved by GMRES with a
@@ -36,7 +47,8 @@ right preconditioner of diffusion-synthetic-acceleration type,
 the gradient expansion of the *discrete* transport operator (K_0 the uniform kernel; B, D
 moments of the shell) on the same mesh, factorized once. Consistency with the upwind
 scheme matters once cells approach a mean free path: the B flux is upwinded per shell
-point (the scheme's own diffusion (h/2)|u.n| d_nn), and the walls enter as the transport
+point (the scheme's own diffusion (h/2)|u.n| d_nn, times alpha for the weighted diamond
+scheme), and the walls enter as the transport
 sees them at leading order (g = tau q in the wall cell): the outgoing half-range flux of
 the moments leaves the wall cell, the specular part returns through the mirror states,
 the diffuse part returns as the region constants C_r, extra unknowns of L with one row
@@ -47,8 +59,9 @@ and 50 mean free paths; with these terms it is flat (8-9; docs/cross_section.md)
 Charge neutrality (the zero mode) is imposed afterwards by adding the homogeneous solution.
 
 Periodic domains (``SectionMesh.period``, the unit cells of patterned 2D strips): faces
-across the period are ordinary interior faces; the single-direction operators are then
-cyclic rather than triangular and are factorized with COLAMD like the orbits.
+across the period are ordinary interior faces; the sweeps lag them (coupling system
+above); on the SuperLU path the single-direction operators are cyclic rather than
+triangular and are factorized with COLAMD like the orbits.
 """
 
 from __future__ import annotations
@@ -97,6 +110,18 @@ class SectionShellSolution:
     charge: float
     solvability: float = 0.0
     timings: dict = dc_field(default_factory=dict)
+
+
+def _release_heap() -> None:
+    """Return freed heap pages to the OS (glibc's malloc_trim; a no-op elsewhere). The
+    setup's temporaries (unit solves, preconditioner assembly) are freed but stay mapped
+    in glibc's heap otherwise: about 40 MB at 64 x 64 cells x 512 directions."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _orbits(npts: int, maps: list[np.ndarray]) -> list[np.ndarray]:
@@ -158,11 +183,19 @@ class SectionProblem:
     shell, disorder : the Fermi shell and the disorder; mesh : :class:`SectionMesh`;
     walls : one wall model per region (``mesh.region_names`` order); field : (d,) V/nm;
     uniform : the bulk :class:`~mesokinetics.boltzmann.uniform.ShellSolution` on this shell.
+    transport : 'sweep' (default: upwind-ordered sweeps, :mod:`.section_sweep`) or 'splu'
+        (the earlier per-orbit SuperLU factorizations of the upwind operator; first order)
+    scheme : 'auto' (second-order weighted diamond sweeps on tensor grids, upwind on
+        general meshes) or 'upwind' (the SuperLU path's discretization everywhere)
     """
 
     def __init__(self, shell: Shell, disorder: PointDisorder, mesh: SectionMesh, walls,
-                 field: np.ndarray, uniform: ShellSolution):
+                 field: np.ndarray, uniform: ShellSolution, transport: str = "sweep",
+                 scheme: str = "auto"):
         import time
+
+        if transport not in ("sweep", "splu"):
+            raise ValueError(f"transport must be 'sweep' or 'splu', got {transport!r}")
 
         t0 = time.perf_counter()
         self.shell, self.mesh, self.walls = shell, mesh, tuple(walls)
@@ -178,8 +211,8 @@ class SectionProblem:
         self.ct = self.coupling[:, None] * self.traces
         self.flux_weight = w * shell.multiplicity
         npts = len(shell)
-        inner, bnd = mesh.interior, mesh.boundary
-        self.f_int = mesh.areas[inner] * (self.u @ mesh.normals[inner].T)  # (P, Fi)
+        bnd = mesh.boundary
+        self._f_int = None  # (P, Fi) interior face fluxes: built on use (SuperLU path)
         self.f_b = mesh.areas[bnd] * (self.u @ mesh.normals[bnd].T)  # (P, B), outward
         self.bcell = mesh.face_cells[bnd, 0]
         self.bregion = mesh.region[bnd]
@@ -214,7 +247,17 @@ class SectionProblem:
         self.emit = np.where(inflow, -self.f_b * (1 - self.rho), 0.0)  # |A u.n| (1 - rho)
         self.diffuse = tuple(r for r, wl in enumerate(self.walls) if not wl.fully_specular
                              and np.any(self.bregion == r))
-        self._factorize(_orbits(npts, maps))
+        self.transport_kind = transport
+        if transport == "splu":
+            self.sweeper = None
+            self.scheme = "upwind"
+            self._factorize(_orbits(npts, maps))
+        else:
+            from .section_sweep import SweepTransport
+
+            self.sweeper = SweepTransport(mesh, self.u, self.tau, self.f_b, self.rho,
+                                          self.feeder, scheme)
+            self.scheme = self.sweeper.scheme
         # conserved densities fixed by neutrality (as in the slab)
         if self.diffuse:
             self.modes, self.g0 = (w @ self.traces)[None, :], np.ones((npts, 1))
@@ -222,7 +265,37 @@ class SectionProblem:
             self.modes, self.g0 = homogeneous_modes(self.traces, w, self.tau, self.coupling)
         self.scale = max(np.sqrt(mesh.area) * np.linalg.norm(
             (w * np.abs(self.source) * self.tau) @ np.abs(self.traces)), np.finfo(float).tiny)
-        self.timings = {"factorize": time.perf_counter() - t0}
+        self.timings = {"setup": time.perf_counter() - t0}
+
+    def volume_source(self, s: np.ndarray | None, with_source: bool):
+        """The source q = e E.v + c T.s of the transport for cell moments s (J, N^2) (None:
+        0): an array (P, J) on the SuperLU path, (src, ct, s) for the sweeps, which form q
+        cell by cell (no (P, J) array)."""
+        npts, ncell = len(self.shell), self.mesh.cells
+        if self.sweeper is not None:
+            src = self.source if with_source else np.zeros(npts)
+            if s is None:
+                return (src, np.zeros((npts, 0)), np.zeros((ncell, 0))) if with_source else None
+            return (src, self.ct, np.asarray(s, float))
+        q = np.zeros((npts, ncell)) if s is None else self.ct @ s.T
+        if with_source:
+            q += self.source[:, None]
+        return q
+
+    @property
+    def zero_source(self):
+        """A zero source: None for the sweeps, zeros (P, J) for the SuperLU path."""
+        if self.sweeper is not None:
+            return None
+        return np.zeros((len(self.shell), self.mesh.cells))
+
+    @property
+    def f_int(self) -> np.ndarray:
+        """Interior face fluxes A_f u.n_f (P, Fi) (normal from the first cell)."""
+        if self._f_int is None:
+            inner = self.mesh.interior
+            self._f_int = self.mesh.areas[inner] * (self.u @ self.mesh.normals[inner].T)
+        return self._f_int
 
     # ---------------------------------------------------------------- assembly -------
     def _factorize(self, orbits):
@@ -259,8 +332,30 @@ class SectionProblem:
             self.perms.append(perm)
 
     # ---------------------------------------------------------------- transport ------
+    def solve_transport(self, q, constants: np.ndarray | None = None,
+                        want_gradient: bool = False):
+        """(g (P, J), wall values (P, B), gradients (P, J, 2) or None) for sources q (P, J)
+        (or :meth:`volume_source`'s form) and diffuse constants per region (None: zero)."""
+        if self.sweeper is None:
+            if q is None:
+                q = self.zero_source
+            elif isinstance(q, tuple):
+                src, ct, s = q
+                q = src[:, None] + ct @ s.T
+            g = self.transport(q, constants)
+            g_wall = self.wall_values(g, constants)
+            return g, g_wall, (self.gradient(g, g_wall) if want_gradient else None)
+        inflow = self.f_b < 0
+        if constants is not None and np.any(constants):
+            base = np.where(inflow, (1 - self.rho) * constants[self.bregion], 0.0)
+        else:
+            base = np.zeros_like(self.f_b)
+        return self.sweeper.solve(q, base, want_gradient)
+
     def transport(self, q: np.ndarray, constants: np.ndarray | None = None) -> np.ndarray:
         """Cell values g (P, J) for sources q (P, J) and diffuse constants per region."""
+        if self.sweeper is not None:
+            return self.solve_transport(q, constants)[0]
         mesh = self.mesh
         rhs = q * mesh.volumes[None, :]
         if constants is not None and np.any(constants):
@@ -276,7 +371,8 @@ class SectionProblem:
         return g
 
     def wall_values(self, g: np.ndarray, constants: np.ndarray | None = None) -> np.ndarray:
-        """g on the wall faces (P, B): outgoing cell value, or the re-emitted value."""
+        """g on the wall faces (P, B) of the upwind scheme (SuperLU path): outgoing cell
+        value, or the re-emitted value."""
         cell = g[:, self.bcell]
         fed = cell[self.feeder, np.arange(cell.shape[1])[None, :]]
         emitted = self.rho * fed
@@ -291,14 +387,15 @@ class SectionProblem:
 
     def moments(self, g: np.ndarray) -> np.ndarray:
         """S_j coefficients (J, N^2) from cell values g (P, J)."""
-        return g.T @ self.wt
+        return (self.wt.T @ g).T  # (not g.T @ wt: BLAS would copy g)
 
     def charges(self, g: np.ndarray) -> np.ndarray:
         """Conserved densities sum_j V_j sum_p w w_n g0_p g_pj, (r,)."""
         return ((self.flux_weight[:, None] * self.g0).T @ g) @ self.mesh.volumes
 
     def gradient(self, g: np.ndarray, g_wall: np.ndarray) -> np.ndarray:
-        """Cell-average in-plane gradients (P, J, 2) of the discrete solution."""
+        """Cell-average in-plane gradients (P, J, 2) of the upwind solution (SuperLU path;
+        the sweeps return their own)."""
         mesh = self.mesh
         inner, bnd = mesh.interior, mesh.boundary
         c0, c1 = mesh.face_cells[inner, 0], mesh.face_cells[inner, 1]
@@ -338,31 +435,31 @@ class SectionSolver:
         for col, r in enumerate(prob.diffuse):
             c = np.zeros(nregion)
             c[r] = 1.0
-            g = prob.transport(np.zeros((len(prob.shell), prob.mesh.cells)), c)
-            fc[:, col] = prob.wall_flux(prob.wall_values(g, c))[list(prob.diffuse)]
+            g, g_wall, _ = prob.solve_transport(prob.zero_source, c)
+            fc[:, col] = prob.wall_flux(g_wall)[list(prob.diffuse)]
             self.unit_s.append(prob.moments(g))
+            del g
         self.flux_matrix = fc
         self._build_preconditioner()
+        _release_heap()
 
-    def constants(self, g: np.ndarray) -> np.ndarray:
+    def constants(self, g_wall: np.ndarray) -> np.ndarray:
         """Diffuse constants (per region, 0 for specular ones) that cancel the wall flux
-        of the zero-emission solution g."""
+        of the zero-emission solution with wall values g_wall (P, B)."""
         prob = self.prob
         c = np.zeros(len(prob.walls))
         if prob.diffuse:
-            flux = prob.wall_flux(prob.wall_values(g))[list(prob.diffuse)]
+            flux = prob.wall_flux(g_wall)[list(prob.diffuse)]
             c[list(prob.diffuse)] = -np.linalg.solve(self.flux_matrix, flux)
         return c
 
     def apply(self, s: np.ndarray | None, with_source: bool) -> np.ndarray:
         """S(s) (J, N^2) with the diffuse constants adjusted to zero wall flux."""
         prob = self.prob
-        npts, ncell = len(prob.shell), prob.mesh.cells
-        q = np.zeros((npts, ncell)) if s is None else prob.ct @ s.T
-        if with_source:
-            q = q + prob.source[:, None]
-        g = prob.transport(q)
-        c = self.constants(g)
+        q = prob.volume_source(s, with_source)
+        g, g_wall, _ = prob.solve_transport(q)
+        del q
+        c = self.constants(g_wall)
         out = prob.moments(g)
         for col, r in enumerate(prob.diffuse):
             out = out + c[r] * self.unit_s[col]
@@ -387,17 +484,28 @@ class SectionSolver:
         if self.numerical_diffusion:
             # the upwind scheme's own diffusion, (h/2)|u.n| d_nn per face: with it L is
             # the gradient expansion of the *discrete* transport operator
-            un = np.abs(u @ n.T)  # (P, F)
+            # (for the weighted diamond scheme of tensor grids, alpha(h |u.n| / ...) times
+            # that: alpha ~ eps / 6 on thin cells, 1 on thick ones; docs/cross_section.md)
             wk = (w * tau**2 * c)[:, None] * np.einsum("pa,pb->pab", t, t).reshape(len(w), -1)
-            dnn = dnn + (0.5 * area)[:, None, None] * (un.T @ wk).reshape(-1, nn, nn)
+            num = np.empty((len(inner), nn * nn))
+            chunk = max(1, 2**18 // max(len(w), 1))  # faces per block: 2 MB of |u.n|
+            for f0 in range(0, len(inner), chunk):
+                un = np.abs(u @ n[f0:f0 + chunk].T)  # (P, chunk)
+                if prob.scheme == "diamond":
+                    from .section_sweep import diamond_weight
+
+                    with np.errstate(divide="ignore"):
+                        un = un * diamond_weight(dist[None, f0:f0 + chunk] / (un * tau[:, None]))
+                num[f0:f0 + chunk] = un.T @ wk
+            dnn = dnn + (0.5 * area)[:, None, None] * num.reshape(-1, nn, nn)
         bn = np.einsum("fi,iab->fab", n, bvec) * (0.5 * area)[:, None, None]
         eye_k = np.eye(nn) - self.k0
         blocks_r, blocks_c, blocks_v = [], [], []
 
         def add(rc, cc, v):  # blocks v (F, nn, nn) at cell pairs (rc, cc)
             ia, ib = np.meshgrid(np.arange(nn), np.arange(nn), indexing="ij")
-            blocks_r.append((rc[:, None, None] * nn + ia[None]).ravel())
-            blocks_c.append((cc[:, None, None] * nn + ib[None]).ravel())
+            blocks_r.append((rc[:, None, None] * nn + ia[None]).ravel().astype(np.int32))
+            blocks_c.append((cc[:, None, None] * nn + ib[None]).ravel().astype(np.int32))
             blocks_v.append(v.ravel())
 
         cells = np.arange(ncell)
@@ -445,17 +553,24 @@ class SectionSolver:
             z = np.linalg.qr(prob.modes.T)[0]
         else:
             z = np.linalg.qr(homogeneous_modes(t, w, tau, c)[0].T)[0]  # (nn, r) null of I - K0
-        lv = sp.csc_matrix((np.concatenate(blocks_v), (np.concatenate(blocks_r),
-                                                      np.concatenate(blocks_c))),
-                           shape=(size + nd, size + nd))
         r = z.shape[1]
-        if r:
-            border = np.zeros((size + nd, r))
-            border[:size] = np.kron(mesh.volumes[:, None], z) / np.sqrt(mesh.area)
-            border = sp.csc_matrix(border)
-            lv = sp.bmat([[lv, border], [border.T, None]], format="csc")
+        if r:  # border by the conserved densities (rows and columns size + nd + k)
+            bv = (np.kron(mesh.volumes[:, None], z) / np.sqrt(mesh.area))  # (size, r)
+            cell_rows = np.arange(size, dtype=np.int32)
+            for k in range(r):
+                blocks_r += [cell_rows, np.full(size, size + nd + k, np.int32)]
+                blocks_c += [np.full(size, size + nd + k, np.int32), cell_rows]
+                blocks_v += [bv[:, k], bv[:, k]]
+        n_all = size + nd + r
+        lv = sp.coo_matrix((np.concatenate(blocks_v), (np.concatenate(blocks_r),
+                                                       np.concatenate(blocks_c))),
+                           shape=(n_all, n_all))
+        for blocks in (blocks_r, blocks_c, blocks_v):
+            blocks.clear()  # free the COO parts before the factorization
+        lv = lv.tocsc()
         self.precond_size = size
-        self.precond = sla.splu(lv.tocsc())
+        # minimum degree on A^T + A: 2.6x fewer factor entries than COLAMD here
+        self.precond = sla.splu(lv, permc_spec="MMD_AT_PLUS_A")
 
     def precondition(self, r: np.ndarray) -> np.ndarray:
         """M^-1 r = r + L^-1 K0 r for residual coefficients r (J * N^2,)."""
@@ -521,28 +636,30 @@ class SectionSolver:
 
     def finish(self, s, iterations, residual, timings) -> SectionShellSolution:
         prob = self.prob
-        q = prob.source[:, None] + prob.ct @ s.T
-        g = prob.transport(q)
-        c = self.constants(g)
-        g = prob.transport(q, c)
+        q = prob.volume_source(s, True)
+        g_wall = prob.solve_transport(q)[1]
+        c = self.constants(g_wall)
+        g, g_wall, grad = prob.solve_transport(q, c, want_gradient=True)
+        del q
         # neutrality: add the homogeneous solutions g0 (constant in space; C shifts with it)
         ch = prob.charges(g)
         vol = prob.mesh.volumes.sum()
         gram = (prob.flux_weight[:, None] * prob.g0).T @ prob.g0 * vol
         shift = -np.linalg.solve(gram, ch)
-        g = g + (prob.g0 @ shift)[:, None]
+        g += (prob.g0 @ shift)[:, None]  # a constant: the gradients do not change
+        g_wall = g_wall + (prob.g0 @ shift)[:, None]
         s = s + shift @ prob.modes
         if prob.diffuse:
             c[list(prob.diffuse)] += shift[0]
-        g_wall = prob.wall_values(g, c)
         recomputed = prob.moments(g)
         consistency = float(np.linalg.norm(recomputed - s) / self.reference)
-        charge = float(np.max(np.abs(prob.charges(g))) / (
-            np.abs(prob.flux_weight) @ np.abs(g) @ prob.mesh.volumes + 1e-300))
+        size = sum(float(np.abs(prob.flux_weight[k:k + 64]) @ np.abs(g[k:k + 64])
+                         @ prob.mesh.volumes) for k in range(0, len(g), 64))
+        charge = float(np.max(np.abs(prob.charges(g))) / (size + 1e-300))
         n = prob.shell.bands.model.size
         constants = {prob.mesh.region_names[r]: float(c[r]) for r in prob.diffuse}
         return SectionShellSolution(
-            prob.shell, g, g_wall, prob.gradient(g, g_wall),
+            prob.shell, g, g_wall, grad,
             hermitian_from_coefficients(recomputed, n), prob.tau, prob.dos, constants,
             iterations, residual, consistency, charge, self.solvability, timings)
 
