@@ -27,13 +27,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .sampling import BrillouinZone, sampler_of
+from .sampling.brillouin import DEFAULT_GRID
+
 __all__ = ["MEMORY_FRACTION", "Estimate", "check_resources", "estimate", "physical_memory"]
 
 #: refuse a run whose estimated largest arrays exceed this fraction of physical memory
 MEMORY_FRACTION = 0.8
 
-#: default Brillouin-zone grid per dimension (sampling/brillouin.py DEFAULT_GRID)
-_DEFAULT_GRID = {1: 512, 2: 96, 3: 24}
 _GEOMETRIC_RADII = 23  # geometric points below the first scan step (sampling/rays.py)
 _SLAB_ARRAYS = 6  # (points, cells) float arrays of a slab solve (distribution, sweeps, sources)
 
@@ -71,7 +72,8 @@ def physical_memory() -> int | None:
 
 
 def _is_lattice(model) -> bool:
-    return getattr(model, "sampler", None) is None and getattr(model, "lattice_vectors", None) is not None
+    """Sampled on the Brillouin-zone grid (not rays, not a user's own sampler)."""
+    return isinstance(sampler_of(model), BrillouinZone)
 
 
 def estimate(model, numerics, cells: int | None = None) -> Estimate:
@@ -86,7 +88,7 @@ def estimate(model, numerics, cells: int | None = None) -> Estimate:
     if getattr(model, "sampler", None) is not None:
         shell_points = 0
     elif _is_lattice(model):
-        grid = numerics.bz_grid if numerics.bz_grid is not None else _DEFAULT_GRID[d]
+        grid = numerics.bz_grid if numerics.bz_grid is not None else DEFAULT_GRID[d]
         points = int(grid) ** d
         stages.append((points * 8 * (3 * d + n), points,
                        f"the Brillouin-zone grid ({points:.3g} k points: bz_grid = {grid} in {d}D)",
