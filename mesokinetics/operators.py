@@ -13,7 +13,9 @@ from typing import Callable
 import numpy as np
 
 from .models.base import Model, axis_index
-from .models.orbitals import (angular_momentum_matrices, canonical_orbital, spin_half_matrices,
+# the orbital and spin matrix builders are part of the operators' namespace
+# (ops.angular_momentum_matrices, ops.with_spin, ...); they live in models/orbitals.py
+from .models.orbitals import (angular_momentum_matrices, canonical_orbital, spin_half_matrices,  # noqa: F401
                               spin_orbit_coupling, with_spin)
 from .units import ELECTRON_CHARGE
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...disorder import PointDisorder, hermitian_from_coefficients, shell_traces
-from ...samples import Fuchs, Slab
+from ...disorder import hermitian_from_coefficients, shell_traces
+from ...samples import Fuchs
 from ...sampling import Shell
 from ...units import ELECTRON_CHARGE
 from ..neutrality import homogeneous_modes
-from ..uniform import ShellSolution
 from ..walls import mirror_partners
 
 
