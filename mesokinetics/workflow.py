@@ -70,6 +70,11 @@ def _label(config: Config) -> str:
 def _model(spec: dict):
     kind = spec["kind"]
     params = {k: v for k, v in spec.items() if k != "kind"}
+    if kind == "wannier90" and "seed" in params:
+        from .io.wannier90 import read_wannier90
+
+        # bounded reading of every file of the seed is read_wannier90's own
+        return read_wannier90(params["seed"], dim=params["dim"])
     if kind == "wannier90":
         from .io.files import MAX_HR_BYTES, check_hr_header, check_readable_file
         from .io.wannier90 import read_hr
@@ -104,6 +109,10 @@ def build(config: Config | dict | str) -> Built:
         model = _model(c["model"])
     except (ValueError, TypeError, OSError) as exc:
         raise ConfigError(f"{name}: [model]: {exc}") from None
+    wants_spin = any(c["observables"][k] for k in ("spin", "pauli", "torque"))
+    if wants_spin and model.spin_matrices is None:  # a Wannier90 seed without spinors
+        raise ConfigError(f"{name}: observables: spin, pauli and torque need spin labels; the "
+                          "model has none (a seed without spinors, or no model.spins)")
     numerics = {k: c["numerics"].get(k) for k in SHELL_NUMERICS}
     mu = c["conditions"]["mu"]
     dis = c["disorder"]

@@ -172,15 +172,21 @@ MODEL_KINDS: dict[str, dict[str, Key]] = {
                           doc="Bloch phase convention (with or without the site positions)"),
     },
     "wannier90": {
-        "hr_file": Key("str", "-", REQUIRED,
-                       doc="Wannier90 seedname_hr.dat (a path relative to the configuration file)"),
+        "seed": Key("str", "-", OPTIONAL,
+                    doc="Wannier90 seed, the path prefix of seed.win, seed_hr.dat or seed_tb.dat, "
+                        "seed_wsvec.dat, seed_centres.xyz (relative to the configuration file): "
+                        "lattice, spins and orbital labels come from the seed (give seed or hr_file)"),
+        "hr_file": Key("str", "-", OPTIONAL,
+                       doc="Wannier90 seedname_hr.dat alone (a path relative to the configuration "
+                           "file), with the lattice a1 ... a3 and spins given here"),
         "dim": Key("int", "", 2, low=2, high=3,
                    doc="spatial dimension d (R components beyond d must vanish in the file)"),
-        "a1": Key("floats", "nm", REQUIRED, doc="first lattice vector (d entries)"),
-        "a2": Key("floats", "nm", REQUIRED, doc="second lattice vector (d entries)"),
-        "a3": Key("floats", "nm", OPTIONAL, doc="third lattice vector (d = 3 only; 3 entries)"),
+        "a1": Key("floats", "nm", OPTIONAL, doc="first lattice vector (d entries; with hr_file)"),
+        "a2": Key("floats", "nm", OPTIONAL, doc="second lattice vector (d entries; with hr_file)"),
+        "a3": Key("floats", "nm", OPTIONAL, doc="third lattice vector (d = 3 only; 3 entries; with hr_file)"),
         "spins": Key("strs", "-", [], choices=("up", "down"),
-                     doc="spin label of every Wannier function (empty: spinless); builds s = sigma/2"),
+                     doc="spin label of every Wannier function (empty: spinless; with hr_file); "
+                         "builds s = sigma/2"),
     },
 }
 #: Model kinds with a Brillouin zone (lattice models: numerics bz_* apply).
@@ -463,14 +469,31 @@ def validate(data: Mapping, source: str = "") -> dict:
         raise _error(source, "model.magnetization", m["magnetization"], "expected a nonzero 3-vector")
     dim = m.get("dim", 2)
     if kind == "wannier90":
-        if dim == 2 and "a3" in m:
-            raise _error(source, "model.a3", m["a3"], "only for model.dim = 3")
-        if dim == 3 and "a3" not in m:
-            raise _error(source, "model.a3", _MISSING, "missing: required for model.dim = 3 (nm)")
-        for name in ("a1", "a2", "a3")[:dim]:
-            if len(m[name]) != dim:
-                raise _error(source, f"model.{name}", m[name],
-                             f"expected {dim} entries (one per model dimension, nm)")
+        if ("seed" in m) == ("hr_file" in m):
+            raise _error(source, "model.seed", m.get("seed", _MISSING),
+                         "exactly one of model.seed (a Wannier90 seed: .win, hr/tb, wsvec, "
+                         "centres) and model.hr_file (an hr.dat with a1 ... a3 given here) is required")
+        if "seed" in m:
+            for name in ("a1", "a2", "a3"):
+                if name in m:
+                    raise _error(source, f"model.{name}", m[name],
+                                 "not with model.seed (the lattice comes from seed.win)")
+            if m["spins"]:
+                raise _error(source, "model.spins", m["spins"],
+                             "not with model.seed (spins come from the seed's projections)")
+        else:
+            for name in ("a1", "a2"):
+                if name not in m:
+                    raise _error(source, f"model.{name}", _MISSING,
+                                 "missing: required with model.hr_file (nm)")
+            if dim == 2 and "a3" in m:
+                raise _error(source, "model.a3", m["a3"], "only for model.dim = 3")
+            if dim == 3 and "a3" not in m:
+                raise _error(source, "model.a3", _MISSING, "missing: required for model.dim = 3 (nm)")
+            for name in ("a1", "a2", "a3")[:dim]:
+                if len(m[name]) != dim:
+                    raise _error(source, f"model.{name}", m[name],
+                                 f"expected {dim} entries (one per model dimension, nm)")
 
     # [disorder]: exactly one specification
     disorder = _resolve_section(_check_table(data["disorder"], "disorder", source),
@@ -526,8 +549,9 @@ def validate(data: Mapping, source: str = "") -> dict:
 
     obs = _resolve_section(_check_table(data.get("observables", {}), "observables", source),
                            SCHEMA["observables"], "observables", source)
+    # a seed's spins come from its projections, known once it is read (checked by the workflow)
     has_spin = kind in ("rashba_ferromagnet", "massive_dirac", "rashba_lattice") or (
-        kind == "wannier90" and bool(m["spins"]))
+        kind == "wannier90" and (bool(m["spins"]) or "seed" in m))
     has_orbital = kind == "orbital_texture"
     for name, ok, what in (("spin", has_spin, "spin"), ("pauli", has_spin, "spin"),
                            ("orbital", has_orbital, "orbital angular momentum")):
@@ -823,11 +847,12 @@ def load_config(source, overrides: Mapping[str, Any] | Iterable[str] | None = No
     for key, value in pairs.items():
         _set_dotted(raw, key, value, label)
     model = raw.get("model")
-    if where and isinstance(model, dict) and model.get("kind") == "wannier90" \
-            and isinstance(model.get("hr_file"), str) and not Path(model["hr_file"]).is_absolute():
+    if where and isinstance(model, dict) and model.get("kind") == "wannier90":
         # files named by a configuration are relative to it; the resolved (absolute) path
         # is what result folders record
-        model["hr_file"] = str((Path(where).resolve().parent / model["hr_file"]))
+        for key in ("hr_file", "seed"):
+            if isinstance(model.get(key), str) and not Path(model[key]).is_absolute():
+                model[key] = str((Path(where).resolve().parent / model[key]))
     data = validate(raw, label)
     data.setdefault("name", name)
     return Config(data, data["name"], where, pairs)
