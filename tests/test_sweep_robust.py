@@ -22,6 +22,7 @@ import mesokinetics as mk
 from mesokinetics.cli import main
 from mesokinetics.io.atomic import LOCK_NAME, FolderLock, Terminated, pid_alive
 from mesokinetics.sweep import read_table, run_sweep, sweep_status
+from test_sweep import arrays_of  # one reader of a sweep's arrays
 
 BASE = ["numerics.angles=16", "numerics.cells=10", "output.png=false"]
 VARY = ["geometry.width=40,120", "geometry.specularity=0,0.5"]
@@ -115,16 +116,6 @@ def wait_for(predicate, proc, timeout=60.0):
 
 def finished_points(out):
     return sorted(p.name for p in (out / "points").glob("[0-9]*") if (p / "result.json").is_file())
-
-
-def arrays_of(folder):
-    out = {}
-    for point in sorted((Path(folder) / "points").iterdir()):
-        if point.name.startswith("."):
-            continue
-        with np.load(point / "result.npz") as npz:
-            out[point.name] = {k: npz[k] for k in npz.files}
-    return out
 
 
 def assert_same_sweep(a, b):
