@@ -13,6 +13,7 @@ Units: energies in eV, fields in V/nm, temperatures in K, lengths in nm.
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -26,8 +27,8 @@ from ..models.base import Model
 from ..numerics import Numerics, resolve_numerics
 from ..quadrature import thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
-from ..sampling import sample, sampler_of
 from ..preflight import check_resources
+from ..sampling import sample, sampler_of
 from ..validation import validate_energy_points, validate_inputs
 from ..validity import check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
@@ -52,8 +53,6 @@ def _warn_degenerate_with_spin(model: Model, stacklevel: int) -> None:
     for degenerate ones without spin-orbit coupling; a degenerate band of a model with spin
     (Kramers pairs with spin-orbit coupling) also has a traceless intraband part, omitted
     (docs/theory.md §12)."""
-    import warnings
-
     if model.spin_matrices is not None and np.any(np.bincount(band_groups(model)) > 1):
         warnings.warn(
             "the model has degenerate bands and a spin degree of freedom: with spin-orbit "
