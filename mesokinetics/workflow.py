@@ -282,8 +282,11 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
     summary_units: dict[str, str] = {}
     slab = built.slab is not None
     bulk = response.bulk if slab else response
+    wanted = observables(built)
+    # every bulk response in one pass over the Fermi sea (one diagonalization per chunk)
+    bulk.responses([op for _, opl in wanted.values() for op in opl])
 
-    for qname, (meta, opl) in observables(built).items():
+    for qname, (meta, opl) in wanted.items():
         dens_b = [bulk.density(op) for op in opl]
         for part in PARTS:
             arrays[f"bulk.{qname}.{part}"] = _stack(dens_b, part)

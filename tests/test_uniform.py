@@ -240,3 +240,38 @@ def test_shell_at_mu_skips_empty_thermal_nodes():
     assert shell is not None and not shell.empty
     full = [n for n in r.nodes if n.solution is not None]
     assert shell.energy == min(full, key=lambda n: abs(n.energy - r.mu)).energy
+
+
+def test_many_observables_share_one_diagonalization_of_the_fermi_sea(monkeypatch):
+    """responses(ops) evaluates every operator (and the charge currents of conductivity)
+    with one diagonalization per Fermi-sea chunk, with the same numbers as one operator at
+    a time; asking again costs nothing."""
+    import mesokinetics as mk
+    from mesokinetics import operators as ops
+    from mesokinetics.models import RashbaFerromagnet
+    from mesokinetics.response import uniform as response_module
+
+    model = RashbaFerromagnet(mass=1.0, alpha=0.1, exchange=0.05, magnetization=(1, 0, 1))
+    disorder = mk.PointDisorder.from_tau(model, 0.2, 50.0)
+    wanted = [ops.spin(model, a) for a in "xyz"] + [ops.spin_current(model, "z", "y")]
+    one_by_one = mk.solve_uniform(model, disorder, 0.2, (1.0, 0.0), angles=16)
+    singles = [one_by_one.response(op) for op in wanted]
+    calls = []
+    original = response_module.Bands
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(response_module, "SEA_CHUNK", 100)  # several chunks per sea
+    monkeypatch.setattr(response_module, "Bands", counting)
+    r = mk.solve_uniform(model, disorder, 0.2, (1.0, 0.0), angles=16)
+    chunks = -(-len(r.nodes[0].sea.weight) // 100)
+    batch = r.responses(wanted)
+    assert len(calls) == chunks  # not len(wanted) + 2 currents times that
+    r.conductivity()
+    r.responses(wanted)
+    assert len(calls) == chunks
+    for a, b in zip(singles, batch):
+        for part in ("intraband", "intrinsic", "disorder"):
+            assert np.allclose(getattr(a, part), getattr(b, part), rtol=1e-12, atol=1e-15)

@@ -46,6 +46,10 @@ class UniformResponse:
     metadata: dict = dc_field(default_factory=dict)
     #: :class:`~mesokinetics.validity.ValidityWarning` messages of the solve
     validity: list = dc_field(default_factory=list)
+    #: responses already evaluated, {id(op): (op, (3, d) parts)}; the operator is kept so
+    #: that its id cannot be reused while the entry lives
+    _evaluated: dict = dc_field(default_factory=dict, repr=False, compare=False)
+    _current_ops: list = dc_field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self):
         d = self.model.dim
@@ -69,36 +73,61 @@ class UniformResponse:
 
     def response(self, op) -> Contributions:
         """Contributions per unit field along each axis: (d,) arrays, unit per (V/nm)."""
-        op = as_operator(op, self.model)
-        d = self.model.dim
-        parts = np.zeros((3, d))
-        for node in self.nodes:
-            parts += node.weight * self._node_response(node, op)
-        unit = f"{op.unit} nm^-{d} per V/nm"
-        return Contributions(parts[0], parts[1], np.zeros(d), parts[2], unit)
+        return self.responses([op])[0]
 
-    def _node_response(self, node: EnergyNode, op: Operator) -> np.ndarray:
+    def responses(self, ops) -> list[Contributions]:
+        """:meth:`response` of several operators in one pass: each Fermi-sea chunk is
+        diagonalized once for all of them (and for the charge currents of
+        :meth:`conductivity`). Results are kept on this object, so asking again for the
+        same operator object costs nothing."""
+        ops = [as_operator(op, self.model) for op in ops]
+        todo = [op for op in ops + self._currents() if id(op) not in self._evaluated]
+        todo = list({id(op): op for op in todo}.values())
+        if todo:
+            parts = np.zeros((len(todo), 3, self.model.dim))
+            for node in self.nodes:
+                parts += node.weight * self._node_responses(node, todo)
+            for op, p in zip(todo, parts):
+                self._evaluated[id(op)] = (op, p)
         d = self.model.dim
-        out = np.zeros((3, d))
+        out = []
+        for op in ops:
+            p = self._evaluated[id(op)][1]
+            out.append(Contributions(p[0], p[1], np.zeros(d), p[2], f"{op.unit} nm^-{d} per V/nm"))
+        return out
+
+    def _currents(self) -> list[Operator]:
+        """The charge-current operators of :meth:`conductivity`, made once."""
+        if not self._current_ops:
+            self._current_ops.extend(charge_current(self.model, i) for i in range(self.model.dim))
+        return self._current_ops
+
+    def _node_responses(self, node: EnergyNode, ops: list[Operator]) -> np.ndarray:
+        """(n_ops, 3, d): intraband, intrinsic and disorder parts of one energy node."""
+        d = self.model.dim
+        out = np.zeros((len(ops), 3, d))
         npts = len(node.sea.weight)
         if npts <= SEA_CHUNK:  # small seas keep their eigenvectors for further operators
             if node.sea_bands is None and npts:
                 node.sea_bands = Bands(self.model, node.sea.k)
             if node.sea_bands is not None:
-                out[1] = intrinsic_density(node.sea_bands, node.sea.weight, node.energy,
-                                           op.in_eigenbasis(node.sea_bands))
+                for i, op in enumerate(ops):
+                    out[i, 1] = intrinsic_density(node.sea_bands, node.sea.weight, node.energy,
+                                                  op.in_eigenbasis(node.sea_bands))
         else:  # large seas (lattice models, fine grids): bounded memory, chunk by chunk
             for start in range(0, npts, SEA_CHUNK):
                 part = slice(start, start + SEA_CHUNK)
                 bands = Bands(self.model, node.sea.k[part])
-                out[1] += intrinsic_density(bands, node.sea.weight[part], node.energy,
-                                            op.in_eigenbasis(bands))
+                for i, op in enumerate(ops):
+                    out[i, 1] += intrinsic_density(bands, node.sea.weight[part], node.energy,
+                                                   op.in_eigenbasis(bands))
         sol = node.solution
         if sol is not None:
-            op_eig = op.in_eigenbasis(sol.shell.bands)
-            out[0] = intraband_density(sol.shell, sol.g, op_eig)
-            out[2] = disorder_density(sol.shell, sol.g, sol.moment, sol.dos,
-                                      self.disorder.gamma, op_eig)
+            for i, op in enumerate(ops):
+                op_eig = op.in_eigenbasis(sol.shell.bands)
+                out[i, 0] = intraband_density(sol.shell, sol.g, op_eig)
+                out[i, 2] = disorder_density(sol.shell, sol.g, sol.moment, sol.dos,
+                                             self.disorder.gamma, op_eig)
         return out
 
     def density(self, op) -> Contributions:
@@ -118,7 +147,7 @@ class UniformResponse:
         sheet conductance); see :func:`mesokinetics.units.conductivity_in`.
         """
         d = self.model.dim
-        rows = [self.response(charge_current(self.model, i)) for i in range(d)]
+        rows = self.responses(self._currents())
         tensor = Contributions(*(np.array([getattr(r, p) for r in rows]) for p in
                            ("intraband", "intrinsic", "gradient", "disorder")), unit="")
         if unit == "internal":
