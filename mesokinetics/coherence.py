@@ -11,7 +11,8 @@ Notation: o_ab = <a|o|b>, v^i_ab = <a|dh/dk_i|b>, Delta_ab = e_a - e_b, e = -1.
 3. disorder:  rho3_nm = -(i gamma / (2 (eps_n - eps_m))) P_n (X_n + X_m) P_m,
    X_n = delta(eps_n - mu) (S - g_n D); its density on the shell is
    o3 = sum_n int_k delta(eps_n - mu) gamma sum_{a in n, b} Im(Y_ab o_ba) / Delta_ab,
-   Y = S - g_n(k) D.
+   Y = S - g_n(k) D, or Y = S - r_n D for the matrix distribution r_n of a degenerate
+   band (docs/theory.md §12).
 """
 
 from __future__ import annotations
@@ -80,23 +81,42 @@ def disorder_kernel(shell, op_eig: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def disorder_density(
-    shell, g: np.ndarray, moment: np.ndarray, dos: np.ndarray, gamma: float, op_eig: np.ndarray
+    shell, g: np.ndarray, moment: np.ndarray, dos: np.ndarray, gamma: float, op_eig: np.ndarray,
+    *, blocks=None, block_rho: np.ndarray | None = None,
 ) -> np.ndarray:
     """Disorder (ladder vertex) interband density on a shell.
 
     g : (..., P) distributions; moment : (..., N, N) shell moments S for the same leading
     index (field axes, or cells); dos : (N, N) matrix DOS. Returns (...,) densities.
+    ``blocks`` (a :class:`~mesokinetics.boltzmann.blocks.BlockBasis`) with amplitudes
+    ``block_rho`` (..., Q): the degenerate bands carry matrix distributions r_n, and
+    their term gamma Im Tr[m r_n D] replaces g_n Tr[D Q_p] (docs/theory.md §12).
     """
     from .disorder import hermitian_coefficients
 
     kern = disorder_kernel(shell, op_eig, gamma) * shell.weight[:, None]  # (P, N^2)
     s_part = hermitian_coefficients(moment) @ kern.sum(axis=0)
-    d_part = g @ (kern @ hermitian_coefficients(dos))
-    return s_part - d_part
+    if blocks is None:
+        return s_part - g @ (kern @ hermitian_coefficients(dos))
+    simple = shell.multiplicity == 1
+    d_part = g[..., simple] @ (kern[simple] @ hermitian_coefficients(dos))
+    bands = shell.bands
+    inv = _band_offdiagonal(shell.eigen_mask, bands)
+    m_eig = np.swapaxes(inv * np.swapaxes(op_eig, -1, -2), -1, -2)  # m_ba = o_ba / Delta_ab
+    dos_eig = bands.to_eigenbasis(dos)
+    per = gamma * shell.weight[blocks.point] * blocks.disorder_traces(m_eig, dos_eig)
+    return s_part - d_part - block_rho @ per
 
 
-def intraband_density(shell, g: np.ndarray, op_eig: np.ndarray) -> np.ndarray:
-    """Intraband density sum_n int_k delta(eps_n - mu) g_n Tr[P_n o], (d,)."""
+def intraband_density(shell, g: np.ndarray, op_eig: np.ndarray, *, blocks=None,
+                      block_rho: np.ndarray | None = None) -> np.ndarray:
+    """Intraband density sum_n int_k delta(eps_n - mu) Tr[r_n o], (d,): g_n Tr[P_n o]
+    on simple bands; with ``blocks`` and ``block_rho`` the matrix distributions of the
+    degenerate bands, sum_q r_q Tr[X_q o] (docs/theory.md §12)."""
     diag = np.real(np.diagonal(op_eig, axis1=-2, axis2=-1))  # (P, N)
     trace = np.sum(diag * shell.eigen_mask, axis=-1)
-    return g @ (shell.weight * trace)
+    if blocks is None:
+        return g @ (shell.weight * trace)
+    simple = shell.multiplicity == 1
+    scalar = g[..., simple] @ (shell.weight * trace)[simple]
+    return scalar + block_rho @ (shell.weight[blocks.point] * blocks.block_traces(op_eig))

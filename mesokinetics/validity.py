@@ -10,8 +10,9 @@ and what to do:
 * k_F l below ``KF_L_MIN`` (continuum models; k_F the DOS-weighted |k| on the shell):
   weak localization and the O(1/(k_F l)) corrections are no longer small;
 * a degenerate band whose scattering is not scalar inside its group
-  (P_n D P_n != (Tr[P_n D]/w_n) P_n): one scalar distribution per group is then not
-  exact (a matrix-valued intraband distribution is needed, docs/theory.md §12).
+  (P_n D P_n != (Tr[P_n D]/w_n) P_n), in solvers that keep one scalar distribution per
+  group (films and cross-sections): it is then not exact. The uniform solver carries the
+  matrix distribution (docs/theory.md §12) and does not need the check.
 
 Every message is also recorded in the result's ``validity`` list (and, through the
 workflow, in result.json). Units: gaps in eV, tau in hbar/eV, lengths in nm.
@@ -76,9 +77,10 @@ def _nonscalar_scattering(solution) -> float:
     return float(np.max(np.abs(dev)) / scale) if scale > 0 else 0.0
 
 
-def validity_messages(solutions, *, continuum: bool) -> list[str]:
+def validity_messages(solutions, *, continuum: bool, matrix: bool = False) -> list[str]:
     """Messages for the assumptions that fail on the solved shells (the worst case of
-    each kind over all shells; empty if none)."""
+    each kind over all shells; empty if none). ``matrix``: the solutions carry matrix
+    distributions on degenerate bands, so non-scalar scattering inside a group is exact."""
     solutions = [s for s in solutions if s is not None]
     if not solutions:
         return []
@@ -99,20 +101,21 @@ def validity_messages(solutions, *, continuum: bool) -> list[str]:
             out.append(f"k_F l = {kfl:.3g} < {KF_L_MIN:g} on the shell E = "
                        f"{sol.shell.energy:.6g} eV: corrections of order 1/(k_F l) beyond "
                        "this theory are not small; use weaker disorder")
-    dev = max(_nonscalar_scattering(s) for s in solutions)
+    dev = 0.0 if matrix else max(_nonscalar_scattering(s) for s in solutions)
     if dev > SCALAR_TOL:
         out.append(
             f"a degenerate band scatters non-uniformly inside its group (relative deviation "
             f"{dev:.2g} of P_n D P_n from a multiple of P_n): one scalar distribution per "
-            "degenerate group is not exact there (docs/theory.md §12); lift the degeneracy "
-            "or treat the result as approximate")
+            "degenerate group is not exact there (docs/theory.md §12); films and "
+            "cross-sections do not carry the matrix distribution yet (solve_uniform does): "
+            "treat the result as approximate")
     return out
 
 
-def check_nodes(nodes, *, continuum: bool, stacklevel: int) -> list[str]:
+def check_nodes(nodes, *, continuum: bool, stacklevel: int, matrix: bool = False) -> list[str]:
     """Validity messages over the solved energy nodes, warned as :class:`ValidityWarning`
     and returned for the result's ``validity`` list."""
-    messages = validity_messages([n.solution for n in nodes], continuum=continuum)
+    messages = validity_messages([n.solution for n in nodes], continuum=continuum, matrix=matrix)
     for msg in messages:
         warnings.warn(msg, ValidityWarning, stacklevel=stacklevel + 1)
     return messages

@@ -26,6 +26,7 @@ import numpy as np
 from ..disorder import PointDisorder, hermitian_from_coefficients, matrix_dos, shell_traces
 from ..sampling import Shell
 from ..units import ELECTRON_CHARGE
+from .blocks import BlockBasis, block_basis
 from .neutrality import homogeneous_modes
 
 @dataclass
@@ -33,13 +34,18 @@ class ShellSolution:
     """Solution of the uniform Boltzmann equation on one shell, for a unit field (1 V/nm)
     along each axis.
 
-    g : (d, P) g_n(k) at the shell points for E = unit vector along each axis (eV per V/nm)
+    g : (d, P) g_n(k) at the shell points for E = unit vector along each axis (eV per V/nm);
+        on a degenerate band the trace part Tr[r_n] / w_n of its matrix distribution
     moment : (d, N, N) shell moment S for each field axis (nm^-d per V/nm)
-    tau : (P,) relaxation times tau_n(k) (hbar/eV)
+    tau : (P,) relaxation times tau_n(k) (hbar/eV); on a degenerate band the inverse of
+        the mean rate (gamma / w_n) Tr[P_n D]
     dos : (N, N) matrix density of states D (eV^-1 nm^-d)
     null_modes : number of conserved quantities removed by the neutrality condition
     residual : solvability residual of the bordered solve, |lambda| relative to the scale
         of S that the field alone produces (0 for a consistent problem)
+    blocks : the matrix components of degenerate bands (docs/theory.md §12), or None when
+        every band is simple or the scalar approximation was asked for
+    block_rho : (d, Q) their amplitudes r_q = Tr[X_q r_n] (eV per V/nm), or None
     """
 
     shell: Shell
@@ -49,40 +55,101 @@ class ShellSolution:
     dos: np.ndarray
     null_modes: int
     residual: float
+    blocks: BlockBasis | None = None
+    block_rho: np.ndarray | None = None
 
 
-def solve_shell(shell: Shell, disorder: PointDisorder) -> ShellSolution:
-    """Solve Eq. (4.1) without gradients on a nonempty shell, for unit fields along x, y, z."""
+def solve_shell(shell: Shell, disorder: PointDisorder, *, matrix: bool = True) -> ShellSolution:
+    """Solve Eq. (4.1) without gradients on a nonempty shell, for unit fields along x, y, z.
+
+    Simple bands carry one g_n per point (docs/theory.md §4). With ``matrix`` (the
+    default), a degenerate band carries its w_n^2 matrix components (§12: a Sylvester
+    equation per point, diagonal in the eigenbasis of D_n); ``matrix=False`` keeps the
+    scalar approximation r_n = g_n P_n (what finite samples still use).
+    """
     model = shell.bands.model
     n = model.size
     traces = shell_traces(shell)  # (P, N^2)
     dos = matrix_dos(shell)
     tau = disorder.relaxation_times(shell)
     w = shell.weight
-    coupling = disorder.gamma / shell.multiplicity  # gamma / w_n
-    source = ELECTRON_CHARGE * shell.velocity.T  # (d, P): e E.v for unit fields
-    s0 = (source * (w * tau)) @ traces  # (d, N^2)
-    kernel = traces.T @ (traces * (w * tau * coupling)[:, None])
-    system = np.eye(n * n) - kernel
-    null, g0 = homogeneous_modes(traces, w, tau, coupling)
-    null = null.T  # (N^2, r)
-    # neutrality rows <g0, g> = 0 for every homogeneous solution g0
-    inner = w * shell.multiplicity
-    rows = (g0 * (inner * tau * coupling)[:, None]).T @ traces  # (r, N^2)
-    rhs_rows = -(source * (inner * tau)) @ g0  # (d, r)
-    r = null.shape[1]
-    bordered = np.block([[system, null], [rows, np.zeros((r, r))]])
-    rhs = np.concatenate([s0, rhs_rows], axis=1)
-    sol = np.linalg.solve(bordered, rhs.T).T
-    s, lam = sol[:, : n * n], sol[:, n * n :]
-    g = tau * (source + coupling * (s @ traces.T))
-    moment = hermitian_from_coefficients((g * w) @ traces, n)
-    # scale: the moment the field alone would produce without cancellations (s0 itself
-    # vanishes by symmetry in many models, so it cannot serve as the reference)
-    scale = max(np.linalg.norm((w * tau * np.abs(source).max(axis=0)) @ np.abs(traces)),
-                np.finfo(float).tiny)
-    residual = float(np.max(np.linalg.norm(lam, axis=1)) / scale) if r else 0.0
-    return ShellSolution(shell, g, moment, tau, dos, r, residual)
+    blocks = block_basis(shell, dos, disorder.gamma) if matrix else None
+    if blocks is None:  # every point one scalar unknown: the path of §4 as it always was
+        comp = _Components(traces, w, tau, disorder.gamma / shell.multiplicity,
+                           ELECTRON_CHARGE * shell.velocity.T, w * shell.multiplicity)
+    else:
+        comp = _Components.with_blocks(shell, blocks, traces, tau, disorder.gamma)
+    rho, s, residual, r = comp.solve(n)
+    moment = hermitian_from_coefficients((rho * comp.weight) @ comp.traces, n)
+    if blocks is None:
+        return ShellSolution(shell, rho, moment, tau, dos, r, residual)
+    simple = comp.simple
+    g = np.zeros((rho.shape[0], len(shell)))
+    g[:, simple] = rho[:, : len(simple)]
+    block_rho = rho[:, len(simple):]
+    np.add.at(g.T, blocks.point, (block_rho * blocks.drive).T)
+    degenerate = np.setdiff1d(np.arange(len(shell)), simple)
+    g[:, degenerate] /= shell.multiplicity[degenerate]
+    return ShellSolution(shell, g, moment, tau, dos, r, residual, blocks, block_rho)
+
+
+@dataclass
+class _Components:
+    """The unknowns of the uniform solve, each a scalar equation
+    r_q = tau_q (drive_q e E.v + c_q T_q . s): one per simple-band point, w^2 per point of
+    a degenerate band (docs/theory.md §4, §12).
+
+    traces (Q, N^2); weight w_q (shell weight of the point); tau (Q,); coupling c_q (Q,);
+    source (d, Q) drive_q e v; inner (Q,) weights of the neutrality inner product,
+    w_q Tr[X_q X_q] (w_q w_n for a simple band, whose X is P_n)."""
+
+    traces: np.ndarray
+    weight: np.ndarray
+    tau: np.ndarray
+    coupling: np.ndarray
+    source: np.ndarray
+    inner: np.ndarray
+    simple: np.ndarray | None = None
+
+    @classmethod
+    def with_blocks(cls, shell, blocks: BlockBasis, traces, tau, gamma) -> "_Components":
+        simple = np.nonzero(shell.multiplicity == 1)[0]
+        w = shell.weight
+        src = ELECTRON_CHARGE * shell.velocity.T
+        return cls(np.concatenate([traces[simple], blocks.traces]),
+                   np.concatenate([w[simple], w[blocks.point]]),
+                   np.concatenate([tau[simple], 1.0 / blocks.rate]),
+                   np.concatenate([np.full(len(simple), gamma), np.full(len(blocks), gamma)]),
+                   np.concatenate([src[:, simple], src[:, blocks.point] * blocks.drive], axis=1),
+                   np.concatenate([w[simple], w[blocks.point]]),
+                   simple)
+
+    def solve(self, n: int):
+        """Bordered solve of (I - K) s = s0 with neutrality (docs/theory.md §4). Returns
+        the amplitudes (d, Q), the coefficients s (d, N^2), the residual and the number
+        of null modes."""
+        traces, w, tau, coupling, source = (self.traces, self.weight, self.tau, self.coupling,
+                                            self.source)
+        s0 = (source * (w * tau)) @ traces  # (d, N^2)
+        kernel = traces.T @ (traces * (w * tau * coupling)[:, None])
+        system = np.eye(n * n) - kernel
+        null, g0 = homogeneous_modes(traces, w, tau, coupling)
+        null = null.T  # (N^2, r)
+        # neutrality rows <g0, g> = 0 for every homogeneous solution g0
+        rows = (g0 * (self.inner * tau * coupling)[:, None]).T @ traces  # (r, N^2)
+        rhs_rows = -(source * (self.inner * tau)) @ g0  # (d, r)
+        r = null.shape[1]
+        bordered = np.block([[system, null], [rows, np.zeros((r, r))]])
+        rhs = np.concatenate([s0, rhs_rows], axis=1)
+        sol = np.linalg.solve(bordered, rhs.T).T
+        s, lam = sol[:, : n * n], sol[:, n * n :]
+        rho = tau * (source + coupling * (s @ traces.T))
+        # scale: the moment the field alone would produce without cancellations (s0 itself
+        # vanishes by symmetry in many models, so it cannot serve as the reference)
+        scale = max(np.linalg.norm((w * tau * np.abs(source).max(axis=0)) @ np.abs(traces)),
+                    np.finfo(float).tiny)
+        residual = float(np.max(np.linalg.norm(lam, axis=1)) / scale) if r else 0.0
+        return rho, s, residual, r
 
 
 def mean_free_path(solution: ShellSolution) -> float:

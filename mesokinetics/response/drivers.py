@@ -30,7 +30,7 @@ from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..preflight import check_resources
 from ..sampling import sample, sampler_of
 from ..validation import validate_energy_points, validate_inputs
-from ..validity import check_nodes
+from ..validity import ValidityWarning, check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
 from .nodes import EnergyNode, FiniteNode
 from .uniform import UniformResponse
@@ -48,32 +48,32 @@ def _map_nodes(items: list, solve: Callable, progress: Progress | None) -> list:
     return out
 
 
-def _warn_degenerate_with_spin(model: Model, stacklevel: int) -> None:
-    """Paper footnote [72]: rho_intra = sum_n f_n P_n is exact for non-degenerate bands and
-    for degenerate ones without spin-orbit coupling; a degenerate band of a model with spin
-    (Kramers pairs with spin-orbit coupling) also has a traceless intraband part, omitted
-    (docs/theory.md §12)."""
-    if model.spin_matrices is not None and np.any(np.bincount(band_groups(model)) > 1):
-        warnings.warn(
-            "the model has degenerate bands and a spin degree of freedom: with spin-orbit "
-            "coupling the intraband density matrix has a traceless part inside each "
-            "degenerate band that this theory omits (paper footnote [72]); spin "
-            "responses of these bands may be incomplete",
-            stacklevel=stacklevel + 1,
-        )
+def _scalar_degenerate_message(model: Model) -> str | None:
+    """Finite samples keep one scalar g_n per degenerate band (docs/theory.md §12): exact
+    without spin-orbit coupling, but near walls a Kramers pair with spin-orbit coupling
+    also carries a traceless intraband part, which films and cross-sections do not solve
+    yet (uniform samples do)."""
+    if model.spin_matrices is None or not np.any(np.bincount(band_groups(model)) > 1):
+        return None
+    return ("the model has degenerate bands and a spin degree of freedom: films and "
+            "cross-sections keep one scalar distribution per degenerate band, so the "
+            "traceless (pseudospin) part of the intraband density matrix that walls induce "
+            "with spin-orbit coupling is omitted (docs/theory.md §12; solve_uniform treats "
+            "it exactly); spin responses near walls may be incomplete")
 
 
 def _uniform(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-             grazing_axis: int | None, progress: Progress | None) -> UniformResponse:
+             grazing_axis: int | None, progress: Progress | None, *,
+             matrix: bool = True) -> UniformResponse:
     """Solve the uniform problem on every energy node; the shells are graded towards
     grazing incidence on a wall normal to ``grazing_axis`` when a finite sample will use
-    them."""
+    them. ``matrix``: matrix distributions on degenerate bands (docs/theory.md §12)."""
     energies, weights = thermal_nodes(mu, temperature, energy_points)
 
     def node(ew):
         energy, weight = ew
         shell, sea = sample(model, energy, num, grazing_axis=grazing_axis)
-        solution = None if shell.empty else solve_shell(shell, disorder)
+        solution = None if shell.empty else solve_shell(shell, disorder, matrix=matrix)
         return EnergyNode(float(weight), float(energy), solution, sea)
 
     nodes = _map_nodes(list(zip(energies, weights)), node, progress)
@@ -111,9 +111,9 @@ def solve_uniform(
     energy_points = validate_energy_points(energy_points)
     num = resolve_numerics(numerics, options)
     check_resources(model, num)
-    _warn_degenerate_with_spin(model, stacklevel=2)
     result = _uniform(model, disorder, mu, field, temperature, energy_points, num, None, progress)
-    result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None, stacklevel=2)
+    result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None,
+                                  matrix=True, stacklevel=2)
     return result
 
 
@@ -123,15 +123,21 @@ def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: 
     incidence on walls normal to ``grazing_axis``), and the mean free path (nm) at mu
     that grades its mesh. ``sample_name`` names the sample in the error raised when mu has
     no Fermi surface (a finite sample carries no intraband current without one)."""
-    _warn_degenerate_with_spin(model, stacklevel=3)
+    # finite samples still carry one scalar g_n per degenerate band, so their bulk
+    # reference (subtracted by accumulation()) must be the same approximation
     bulk = _uniform(model, disorder, mu, field, temperature, energy_points, num, grazing_axis,
-                    None)
+                    None, matrix=False)
     if all(node.solution is None for node in bulk.nodes):
         raise ValueError(
             f"mu = {mu} eV has no Fermi surface: {sample_name} carries no intraband current and "
             "needs a Fermi surface; for a purely intrinsic response use solve_uniform"
         )
-    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None, stacklevel=3)
+    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None,
+                                matrix=False, stacklevel=3)
+    message = _scalar_degenerate_message(model)
+    if message is not None:
+        warnings.warn(message, ValidityWarning, stacklevel=3)
+        bulk.validity.append(message)
     ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
     return bulk, mean_free_path(ref.solution)
 

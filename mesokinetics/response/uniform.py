@@ -125,9 +125,10 @@ class UniformResponse:
         if sol is not None:
             for i, op in enumerate(ops):
                 op_eig = op.in_eigenbasis(sol.shell.bands)
-                out[i, 0] = intraband_density(sol.shell, sol.g, op_eig)
+                blocks = {"blocks": sol.blocks, "block_rho": sol.block_rho}
+                out[i, 0] = intraband_density(sol.shell, sol.g, op_eig, **blocks)
                 out[i, 2] = disorder_density(sol.shell, sol.g, sol.moment, sol.dos,
-                                             self.disorder.gamma, op_eig)
+                                             self.disorder.gamma, op_eig, **blocks)
         return out
 
     def density(self, op) -> Contributions:
