@@ -302,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="solve one preset or TOML file and write its result folder",
                        description="Solve one sample and write result.npz, result.json, config.toml, "
-                                   "result.vtu (strips, films) and PNG figures into --out; print a summary.")
+                                   "result.vtu (strips, films: profiles; wires, periodic strips: maps "
+                                   "on the section's own mesh) and PNG figures into --out; print a "
+                                   "summary.")
     p.add_argument("preset", metavar="PRESET_OR_FILE", nargs="?",
                    help="preset name or path to a TOML file (before --set)")
     p.add_argument("--out", metavar="DIR",

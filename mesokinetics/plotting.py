@@ -450,6 +450,43 @@ def _axis_names(result) -> tuple[str, str]:
 # --------------------------------------------------------------------------------------
 
 
+def _draw_cell_map(ax, polys, centers, values, walls, period, axis_names, title: str,
+                   cbar_label: str, accumulation: bool, part: str, cmap, colorbar: bool):
+    """The drawing shared by :func:`plot_section_map` (solver results) and
+    :func:`plot_result_map` (saved results): one polygon per cell (or a triangulation of
+    the centres), the wall segments (B, 2, 2) in black, the edges of a periodic
+    coordinate dashed (``period``: [(axis, low, high)]), equal aspect, a colour bar."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    values = np.asarray(values, float)
+    vmax = float(np.abs(values).max()) or 1.0
+    both_signs = values.min() < -1e-6 * vmax and values.max() > 1e-6 * vmax
+    diverging = accumulation or both_signs or (part != "total" and values.max() <= 0 < -values.min())
+    kw = dict(cmap=cmap or ("RdBu_r" if diverging else "viridis"))
+    if diverging:
+        kw.update(clim=(-vmax, vmax))
+    if polys is not None:
+        coll = PolyCollection(polys, array=values, edgecolors="face", linewidths=0.3, **kw)
+        ax.add_collection(coll)
+    else:  # no cell polygons: triangulate the centres
+        c = np.asarray(centers)
+        coll = ax.tripcolor(c[:, 0], c[:, 1], values, shading="flat", **kw)
+    if walls is not None:
+        ax.add_collection(LineCollection(np.asarray(walls), colors="k", linewidths=1.4))
+    for axis, low, high in period:
+        for edge in (low, high):
+            (ax.axvline if axis == 0 else ax.axhline)(edge, color="0.4", lw=1, ls="--")
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"${axis_names[0]}$ (nm)")
+    ax.set_ylabel(f"${axis_names[1]}$ (nm)")
+    ax.set_title(title, fontsize=9)
+    if colorbar:
+        cbar = ax.figure.colorbar(coll, ax=ax, shrink=0.9)
+        cbar.set_label(cbar_label)
+    return coll
+
+
 def plot_section_map(result, op, part: str = "total", ax=None, accumulation: bool = False,
                      cmap: str | None = None, walls: bool = True, colorbar: bool = True):
     """True 2D map of one contribution to the density of ``op`` over the cells of a
@@ -463,9 +500,8 @@ def plot_section_map(result, op, part: str = "total", ax=None, accumulation: boo
     coordinates (nm, equal aspect) and a colour bar with the unit. The colour scale is
     symmetric about zero (``RdBu_r``) when the values change sign or for
     ``accumulation=True``, sequential (``viridis``) otherwise. ``ax`` : an axis (a new
-    figure if None). Returns the axis; the cell polygons are ``ax.collections[0]``."""
-    from matplotlib.collections import LineCollection, PolyCollection
-
+    figure if None). Returns the axis; the cell polygons are ``ax.collections[0]``.
+    Saved results (``mesokinetics run`` of a wire or periodic strip): :func:`plot_result_map`."""
     from .operators import as_operator
 
     mesh = result.mesh
@@ -474,42 +510,58 @@ def plot_section_map(result, op, part: str = "total", ax=None, accumulation: boo
     op = as_operator(op, result.model)
     d = result.accumulation(op) if accumulation else result.density(op)
     values = np.asarray(np.broadcast_to(getattr(d, part), (mesh.cells,)), float)
-    vmax = float(np.abs(values).max()) or 1.0
-    both_signs = values.min() < -1e-6 * vmax and values.max() > 1e-6 * vmax
-    diverging = accumulation or both_signs or (part != "total" and values.max() <= 0 < -values.min())
-    kw = dict(cmap=cmap or ("RdBu_r" if diverging else "viridis"))
-    if diverging:
-        kw.update(clim=(-vmax, vmax))
+    polys = None
     if mesh.vertices is not None and mesh.cell_vertices is not None:
         polys = [np.asarray(mesh.vertices)[list(cv)] for cv in mesh.cell_vertices]
-        coll = PolyCollection(polys, array=values, edgecolors="face", linewidths=0.3, **kw)
-        ax.add_collection(coll)
-    else:  # no cell polygons: triangulate the centres
-        c = mesh.centers
-        coll = ax.tripcolor(c[:, 0], c[:, 1], values, shading="flat", **kw)
+    segments = None
     if walls:
         b = mesh.boundary
         t = np.stack([-mesh.normals[b, 1], mesh.normals[b, 0]], axis=1) * (0.5 * mesh.areas[b])[:, None]
         fc = mesh.face_centers[b]
-        ax.add_collection(LineCollection(np.stack([fc - t, fc + t], axis=1), colors="k", linewidths=1.4))
+        segments = np.stack([fc - t, fc + t], axis=1)
+    period = []
     if mesh.period is not None and mesh.vertices is not None:
         v = np.asarray(mesh.vertices)
-        for i, per in enumerate(mesh.period):
-            if per and per > 0:
-                for edge in (v[:, i].min(), v[:, i].max()):
-                    (ax.axvline if i == 0 else ax.axhline)(edge, color="0.4", lw=1, ls="--")
-    ax.autoscale_view()
-    ax.set_aspect("equal")
-    a, b_ = ("xyz"[i] for i in mesh.axes)
-    ax.set_xlabel(f"${a}$ (nm)")
-    ax.set_ylabel(f"${b_}$ (nm)")
+        period = [(i, v[:, i].min(), v[:, i].max()) for i, per in enumerate(mesh.period) if per and per > 0]
     name = math_name(op.name)
     what = f"accumulation of {name}" if accumulation else name
-    ax.set_title(what + ("" if part == "total" else f", {part}"), fontsize=9)
-    if colorbar:
-        cbar = ax.figure.colorbar(coll, ax=ax, shrink=0.9)
-        cbar.set_label(_with_unit(name, d.unit))
+    _draw_cell_map(ax, polys, mesh.centers, values, segments, period,
+                   ["xyz"[i] for i in mesh.axes], what + ("" if part == "total" else f", {part}"),
+                   _with_unit(name, d.unit), accumulation, part, cmap, colorbar)
     return ax
+
+
+def plot_result_map(result, quantity: str, component: int = 0, part: str = "total", ax=None,
+                    accumulation: bool = False, cmap: str | None = None, colorbar: bool = True,
+                    zero: bool = False):
+    """Map of one component and contribution of a saved wire or periodic-strip result
+    (:class:`~mesokinetics.io.results.Result`, e.g. ``mesokinetics.load_result(folder)``):
+    the same drawing as :func:`plot_section_map`, from the arrays of the result folder
+    (``map.<quantity>.<part>``, ``mesh.*``), walls in black, the section's own axes.
+    ``zero``: draw the contribution at zero, titled "<part> = 0" (a vanishing term)."""
+    if ax is None:
+        fig, (ax,) = _new_figure(size=(4.6, 4.0), right=1.3, left=0.8)
+    a, geo = result.arrays, result.geometry
+    values = result.map(quantity, part, accumulation=accumulation)[:, component]
+    polys = None
+    if "mesh.vertices" in a:
+        v, flat, off = a["mesh.vertices"], a["mesh.cell_vertices"], a["mesh.cell_offsets"]
+        polys = [v[flat[off[j]:off[j + 1]]] for j in range(len(off) - 1)]
+    period = []
+    if geo.get("period") and "mesh.vertices" in a:
+        v = a["mesh.vertices"]
+        period = [(i, v[:, i].min(), v[:, i].max()) for i, per in enumerate(geo["period"]) if per and per > 0]
+    symbol = _symbol(result, quantity, component)
+    what = f"accumulation of {symbol}" if accumulation else symbol
+    if zero:
+        values = np.zeros_like(values)
+    title = what + ("" if part == "total" else f", {part}") + (" = 0" if zero else "")
+    _draw_cell_map(ax, polys, a["mesh.centers"], values, a.get("mesh.walls"), period,
+                   geo.get("axis_names", ["a", "b"]), title,
+                   _with_unit(symbol, result.unit(quantity)), accumulation or zero, part, cmap,
+                   colorbar)  # a zero map on the symmetric scale: white, aligned with the others
+    return ax
+
 
 
 # --------------------------------------------------------------------------------------
@@ -711,6 +763,38 @@ def distribution_figure(result):
     return fig
 
 
+def map_figure(result, quantity: str):
+    """The figure ``map_<quantity>.png`` of a wire cross-section or a periodic strip: one
+    row per component that does not vanish, one column per contribution (total first,
+    then intraband, intrinsic, gradient, disorder; a contribution that vanishes in every
+    component gets no column and is named in the title, e.g. "intrinsic = 0"), each panel
+    a map on the section's own mesh with the walls in black and its own colour bar."""
+    maps = {p: result.map(quantity, p) for p in PARTS}
+    keep, zero = _kept_components(result, quantity, list(maps.values()))
+    scale = float(np.abs(maps["total"]).max()) or 1.0
+    parts = ["total"] + [p for p in PARTS[:-1] if not _negligible(maps[p][:, keep], scale)]
+    vanishing = [p for p in PARTS[:-1] if p not in parts]
+    ext = result.geometry.get("extent") or [1.0, 1.0]
+    aspect = min(max(ext[1] / ext[0], 0.2), 2.0) if ext[0] > 0 else 1.0
+    fig, axes = _new_figure(len(parts), len(keep), size=(4.4, 1.1 + 3.0 * aspect), right=0.9,
+                            gap=1.75, hgap=0.95, top=0.75, left=0.75, bottom=0.6)
+    for row, i in enumerate(keep):
+        row_scale = max(float(np.abs(maps[p][:, i]).max()) for p in PARTS) or 1.0
+        for col, part in enumerate(parts):
+            ax = axes[row * len(parts) + col]
+            if part != "total" and _negligible(maps[part][:, i], row_scale):
+                # rounding noise of a term that vanishes for this component: drawn at
+                # zero and named, as in the profile figures
+                plot_result_map(result, quantity, i, part, ax=ax, zero=True)
+            else:
+                plot_result_map(result, quantity, i, part, ax=ax)
+    label = _math_label(result.quantities[quantity]["label"])
+    notes = _zero_note(result, quantity, zero) + ("; " + ", ".join(f"{p} = 0" for p in vanishing)
+                                                  if vanishing else "")
+    fig.suptitle(f"{result.name}: {label}{notes}", fontsize=10)
+    return fig
+
+
 def result_figures(result, folder, png: bool = True, pdf: bool = False) -> list[Path]:
     """The standard figures of a result, written into ``folder``:
 
@@ -718,7 +802,9 @@ def result_figures(result, folder, png: bool = True, pdf: bool = False) -> list[
     across the full width beside the edge on a log axis in units of l) and
     ``distribution.png`` (g_n on the Fermi surface at output.depths); uniform:
     ``contributions.png`` (:func:`bulk_figure`: one bar panel per component, Hall
-    currents on their own axis) and ``distribution.png``. Components that vanish in every
+    currents on their own axis) and ``distribution.png``; wire cross-section or periodic
+    strip: ``map_<quantity>.png`` (:func:`map_figure`: maps of every contribution that
+    does not vanish, walls drawn; no distribution figure). Components that vanish in every
     contribution are left out and named in the title ("s_x = 0"); vanishing contributions
     are drawn and named ("gradient = 0"). Cross-section maps: :func:`plot_section_map`."""
     folder = Path(folder)
@@ -726,6 +812,9 @@ def result_figures(result, folder, png: bool = True, pdf: bool = False) -> list[
     if result.is_slab:
         for q in result.quantities:
             written += _write(profile_figure(result, q), folder, f"profile_{q}", png, pdf)
+    elif result.is_section:
+        for q in result.quantities:
+            written += _write(map_figure(result, q), folder, f"map_{q}", png, pdf)
     elif result.quantities:
         written += _write(bulk_figure(result), folder, "contributions", png, pdf)
     if "distribution.g" in result.arrays:

@@ -15,7 +15,8 @@ Output folder::
 
     sweep.json   manifest: base configuration, varied keys, points and their values
     sweep.csv    one row per finished point: point, varied values, summary scalars
-    sweep.pvd    ParaView collection of the points' result.vtu (strips and films)
+    sweep.pvd    ParaView collection of the points' result.vtu (strips, films, wires,
+                 periodic strips)
     sweep.png    summary scalars versus the first varied key
     points/0007/ one result folder per point (see mesokinetics.io.results)
 
@@ -472,7 +473,7 @@ def run_sweep(config, varies: Sequence[Vary | str], out, *, workers: int | None 
     scheduler : address of a Dask distributed scheduler ('tcp://host:8786'); needs the
         ``distributed`` package
     executor : any ``concurrent.futures``-style executor (used as is, not shut down)
-    vtk, point_plots : write result.vtu (strips and films) / PNG figures in every point
+    vtk, point_plots : write result.vtu (strips, films, sections) / PNG figures in every point
     plots : write sweep.png
     progress : True for a progress bar on stderr, False for none, or a callback
         progress(done, total)

@@ -25,12 +25,13 @@ import numpy as np
 
 from . import operators as ops
 from .disorder import PointDisorder
-from .samples import Fuchs, Slab, Soffer
-from .io.config import Config, ConfigError, load_config
+from .samples import Fuchs, PeriodicStrip, Rectangle, Slab, Soffer, disk
+from .io.config import DEFAULT_SECTION_CELLS, Config, ConfigError, load_config
 from .io.results import PARTS, Result
 from .models import (Haldane, MassiveDirac, OrbitalTexture, ParabolicBand, QiWuZhang,
                      RashbaFerromagnet, RashbaLattice)
-from .response import mean_free_path, node_at_mu, solve_slab, solve_uniform
+from .response import (mean_free_path, node_at_mu, solve_cross_section, solve_periodic_strip,
+                       solve_slab, solve_uniform)
 from .numerics import Numerics
 from .models.base import safe_unit
 from .preflight import check_resources
@@ -48,9 +49,14 @@ SHELL_NUMERICS = ("angles", "polar", "azimuth", "scan_points", "radial_order", "
                   "grazing_panels", "bz_grid", "bz_refine", "bz_contour_points")
 
 
+#: geometry kinds solved on a cross-section mesh (maps rather than profiles)
+SECTION_KINDS = ("wire", "periodic_strip")
+
+
 @dataclass
 class Built:
-    """The physics objects of a configuration."""
+    """The physics objects of a configuration (``slab`` for strips and films,
+    ``section`` for wires and periodic strips, both None for a uniform sample)."""
 
     config: Config
     model: Any
@@ -61,6 +67,7 @@ class Built:
     temperature: float
     numerics: dict
     energy_points: int
+    section: Any = None
 
 
 def _label(config: Config) -> str:
@@ -99,8 +106,50 @@ def _wall(spec: dict):
     return Fuchs(spec.get("specularity", 0.0))
 
 
+def _section_cells(numerics: dict) -> tuple[int, int]:
+    return tuple(numerics.get("section_cells") or DEFAULT_SECTION_CELLS)
+
+
+def _circle_cell_size(geo: dict, numerics: dict) -> float:
+    """Triangle size (nm) of a circular section: numerics.cell_size, default radius / 8."""
+    return float(numerics.get("cell_size") or geo["radius"] / 8.0)
+
+
+def _mesh_cells(geo: dict, numerics: dict) -> int | None:
+    """Cells of the spatial mesh (for the memory preflight), None for a uniform sample."""
+    kind = geo["kind"]
+    if kind == "uniform":
+        return None
+    if kind in ("strip", "film"):
+        return numerics["cells"]
+    if kind == "wire" and geo.get("section") == "circle":
+        # equilateral triangles of side h fill the disk: pi R^2 / (sqrt(3)/4 h^2)
+        return int(7.26 * (geo["radius"] / _circle_cell_size(geo, numerics)) ** 2) + 1
+    na, nb = _section_cells(numerics)
+    return na * nb
+
+
+def _section(geo: dict, numerics: dict):
+    """The cross-section sample of a wire or periodic strip configuration."""
+    if "roughness" in geo:
+        both = {"roughness": geo["roughness"]}
+    else:
+        both = {"specularity": geo.get("specularity", 0.0)}
+    if geo["kind"] == "wire":
+        if geo["section"] == "circle":
+            return disk(geo["radius"], _circle_cell_size(geo, numerics), walls=0.0)
+        walls = {side: _wall(geo.get(side, both)) for side in ("left", "right", "bottom", "top")}
+        return Rectangle(geo["width"], geo["height"], walls, cells=_section_cells(numerics),
+                         wall_cell=numerics.get("wall_cell"))
+    walls = {name: _wall(geo.get(name, both)) for name in ("bottom", "top", "notch")}
+    return PeriodicStrip(geo["length"], geo["width"], walls, cells=_section_cells(numerics),
+                         notches=tuple(tuple(b) for b in geo["notches"]),
+                         local_walls=geo["local_walls"])
+
+
 def build(config: Config | dict | str) -> Built:
-    """Model, disorder, slab (None for a uniform sample) and numerics of a configuration."""
+    """Model, disorder, slab or section (both None for a uniform sample) and numerics of a
+    configuration."""
     if not isinstance(config, Config):
         config = load_config(config)
     c = config.data
@@ -113,15 +162,20 @@ def build(config: Config | dict | str) -> Built:
     if wants_spin and model.spin_matrices is None:  # a Wannier90 seed without spinors
         raise ConfigError(f"{name}: observables: spin, pauli and torque need spin labels; the "
                           "model has none (a seed without spinors, or no model.spins)")
-    numerics = {k: c["numerics"].get(k) for k in SHELL_NUMERICS}
+    # keys left out (None) take the solver's own defaults (grazing_panels: 6 for strips,
+    # films and periodic strips, 1 for wires)
+    numerics = {k: c["numerics"][k] for k in SHELL_NUMERICS if c["numerics"].get(k) is not None}
     mu = c["conditions"]["mu"]
     dis = c["disorder"]
     shell_numerics = Numerics(**numerics)
     try:  # before the first shell is sampled (the disorder from tau or l samples one)
-        check_resources(model, shell_numerics,
-                        cells=None if c["geometry"]["kind"] == "uniform" else c["numerics"]["cells"])
+        check_resources(model, shell_numerics, cells=_mesh_cells(c["geometry"], c["numerics"]))
     except ValueError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
+        text = str(exc)
+        if c["geometry"]["kind"] in SECTION_KINDS:  # the cells of a section are set by these keys
+            text = text.replace("numerics.cells", "numerics.cell_size"
+                                if c["geometry"].get("section") == "circle" else "numerics.section_cells")
+        raise ConfigError(f"{name}: {text}") from None
     key = next(iter(dis))
     try:
         if key == "gamma":
@@ -133,8 +187,13 @@ def build(config: Config | dict | str) -> Built:
     except ValueError as exc:
         raise ConfigError(f"{name}: disorder.{key}: {exc}") from None
     geo = c["geometry"]
-    slab = None
-    if geo["kind"] != "uniform":
+    slab = section = None
+    if geo["kind"] in SECTION_KINDS:
+        try:
+            section = _section(geo, c["numerics"])
+        except ValueError as exc:
+            raise ConfigError(f"{name}: [geometry]: {exc}") from None
+    elif geo["kind"] != "uniform":
         if "roughness" in geo:
             both = {"roughness": geo["roughness"]}
         else:
@@ -143,7 +202,8 @@ def build(config: Config | dict | str) -> Built:
         slab = Slab(geo["width"], walls, cells=c["numerics"]["cells"],
                     wall_cell=c["numerics"].get("wall_cell"), normal=geo["normal"])
     return Built(config, model, disorder, slab, mu, np.array(c["conditions"]["field"], float),
-                 c["conditions"]["temperature"], numerics, c["numerics"]["energy_points"])
+                 c["conditions"]["temperature"], numerics, c["numerics"]["energy_points"],
+                 section)
 
 
 def observables(built: Built) -> dict:
@@ -217,7 +277,15 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if built.slab is None:
+            common = dict(temperature=built.temperature, energy_points=built.energy_points,
+                          progress=progress, **built.numerics)
+            if isinstance(built.section, PeriodicStrip):
+                response = solve_periodic_strip(built.model, built.disorder, built.section,
+                                                built.mu, built.field, **common)
+            elif built.section is not None:
+                response = solve_cross_section(built.model, built.disorder, built.section,
+                                               built.mu, built.field, **common)
+            elif built.slab is None:
                 response = solve_uniform(built.model, built.disorder, built.mu, built.field,
                                          temperature=built.temperature,
                                          energy_points=built.energy_points, progress=progress,
@@ -227,9 +295,17 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
                                       built.field, temperature=built.temperature,
                                       energy_points=built.energy_points, progress=progress,
                                       **built.numerics)
-        except ValueError as exc:  # physics preconditions (Fermi surface, sampling)
+        except (ValueError, NotImplementedError) as exc:  # physics preconditions (Fermi
+            # surface, sampling) and combinations the solvers do not implement
             raise RunError(f"{name}: {exc}") from None
+        except ImportError as exc:  # a circular section without Gmsh
+            raise RunError(f"{name}: geometry.section = 'circle': {exc}") from None
     t_solve = time.perf_counter()
+    # deprecation notices of third-party libraries (e.g. FiPy on numpy.core) say nothing
+    # about this result: not recorded among its warnings
+    caught = [w for w in caught if not (
+        issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))
+        and "mesokinetics" not in str(w.filename))]
     arrays, info = _collect(built, response)
     t_obs = time.perf_counter()
     info.update({
@@ -245,11 +321,50 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     return Result(data, arrays, info, response if keep_response else None)
 
 
-def _geometry_info(built: Built) -> dict:
+def _section_info(built: Built, response) -> dict:
+    """Geometry metadata of a wire or periodic strip, from the solved sample and mesh:
+    shape, sizes (nm), the model axes of the two section coordinates and their names,
+    the wire (transport) axis and the wall model of every region."""
+    section, mesh = built.section, response.mesh
+    axes = [int(a) for a in mesh.axes]
+    wire = int(response.wire_axis)
+    info = {"axes": axes, "axis_names": ["xyz"[a] for a in axes],
+            "wire_axis": wire, "transport_axis": wire}
+    walls = {}
+    for name, wall in zip(mesh.region_names, section.wall_models(mesh.region_names)):
+        walls.setdefault(name.split(":")[0], repr(wall))  # local walls: 'notch:7' -> 'notch'
+    info["walls"] = [f"{k}: {v}" for k, v in walls.items()]
+    v = np.asarray(mesh.vertices if mesh.vertices is not None else mesh.centers, float)
+    extent = (v.max(axis=0) - v.min(axis=0)).tolist()
+    if isinstance(section, PeriodicStrip):
+        info.update({"section": "periodic_strip", "length": float(section.length),
+                     "width": float(section.width),
+                     "notches": [list(b) for b in section.notches]})
+    elif isinstance(section, Rectangle):
+        info.update({"section": "rectangle", "width": float(section.width),
+                     "height": float(section.height)})
+    else:  # Gmsh sections (the circle of a configuration, polygons from Python)
+        geo = built.config.data["geometry"]
+        circle = geo.get("section") == "circle"
+        info.update({"section": "circle" if circle else "gmsh", "width": float(extent[0]),
+                     "height": float(extent[1])})
+        if circle:
+            info["radius"] = float(geo["radius"])
+    info["extent"] = extent
+    info["cells"] = int(mesh.cells)
+    info["area"] = float(mesh.area)
+    info["period"] = None if mesh.period is None else [float(x) for x in mesh.period]
+    return info
+
+
+def _geometry_info(built: Built, response=None) -> dict:
     d = built.model.dim
     geo = dict(built.config.data["geometry"])
     info = {"kind": geo["kind"], "dim": d}
     field = built.field
+    if built.section is not None:
+        info.update(_section_info(built, response))
+        return info
     if built.slab is None:
         info["transport_axis"] = int(np.argmax(np.abs(field)))
         return info
@@ -281,7 +396,8 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
     summary: dict[str, float] = {}
     summary_units: dict[str, str] = {}
     slab = built.slab is not None
-    bulk = response.bulk if slab else response
+    section = built.section is not None
+    bulk = response.bulk if slab or section else response
     wanted = observables(built)
     # every bulk response in one pass over the Fermi sea (one diagonalization per chunk)
     bulk.responses([op for _, opl in wanted.values() for op in opl])
@@ -291,15 +407,16 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
         for part in PARTS:
             arrays[f"bulk.{qname}.{part}"] = _stack(dens_b, part)
             units[f"bulk.{qname}.{part}"] = meta["unit"]
-        if slab:
+        if slab or section:
+            where = "profile" if slab else "map"
             dens = [response.density(op) for op in opl]
             for part in PARTS:
-                arrays[f"profile.{qname}.{part}"] = _stack(dens, part)
-                units[f"profile.{qname}.{part}"] = meta["unit"]
+                arrays[f"{where}.{qname}.{part}"] = _stack(dens, part)
+                units[f"{where}.{qname}.{part}"] = meta["unit"]
         quantities[qname] = meta
     if "pauli" in quantities and built.config.data["observables"]["torque"]:
         unit = f"eV nm^-{d}"
-        for where in ("bulk", "profile") if slab else ("bulk",):
+        for where in ("bulk", "profile") if slab else ("bulk", "map") if section else ("bulk",):
             for part in PARTS:
                 arrays[f"{where}.torque.{part}"] = _torque(arrays[f"{where}.pauli.{part}"], model)
                 units[f"{where}.torque.{part}"] = unit
@@ -328,6 +445,12 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
                 w = np.diff(response.faces)
                 vals = {"bulk": arrays[f"bulk.{qname}.total"][i], "wall": prof[0],
                         "centre": prof[len(prof) // 2], "mean": np.sum(w * prof) / np.sum(w)}
+            elif section:
+                cell_map = arrays[f"map.{qname}.total"][:, i]
+                w = response.areas
+                vals = {"bulk": arrays[f"bulk.{qname}.total"][i],
+                        "mean": np.sum(w * cell_map) / np.sum(w),
+                        "min": cell_map.min(), "max": cell_map.max()}
             else:
                 vals = {part: arrays[f"bulk.{qname}.{part}"][i] for part in PARTS}
             for k, v in vals.items():
@@ -359,6 +482,20 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
                               "sheet_conductance": "e^2/h"})
         summary["width_over_mfp"] = float(built.slab.width / response.mean_free_path)
         summary_units["width_over_mfp"] = "1"
+    elif section:
+        mfp = float(response.mean_free_path)
+        summary["mean_free_path"] = mfp
+        summary["conductance_ratio"] = float(response.conductance_ratio())
+        # wire: int j.Ehat dA / |E|; periodic strip: I / |E| per unit field (e^2/h nm both)
+        summary["conductance_per_length"] = float(response.conductance_per_length() / E2_OVER_H)
+        geo = _section_info(built, response)
+        size = 2 * geo["radius"] if "radius" in geo else geo["width"]
+        summary["width_over_mfp"] = float(size / mfp)
+        summary["iterations"] = float(response.iterations)
+        summary["cells"] = float(response.mesh.cells)
+        summary_units.update({"mean_free_path": "nm", "conductance_ratio": "1",
+                              "conductance_per_length": "e^2/h nm", "width_over_mfp": "1",
+                              "iterations": "1", "cells": "1"})
     elif node is not None:
         summary["mean_free_path"] = mean_free_path(node.solution)
         summary_units["mean_free_path"] = "nm"
@@ -374,6 +511,12 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
         arrays["distribution.g"] = np.asarray(sol.g, float)
         shell = sol.shell
         energy = node_at_mu(response.nodes, response.mu).energy
+    elif section:
+        mesh_arrays = _mesh_arrays(response.mesh)
+        arrays.update(mesh_arrays)
+        units.update({k: "1" if k in ("mesh.cell_vertices", "mesh.cell_offsets", "mesh.wall_region")
+                      else "nm^2" if k == "mesh.areas" else "nm" for k in mesh_arrays})
+        shell = None  # g(r, k) over a 2D mesh is large and has no figure: not stored
     elif node is not None:
         shell = node.solution.shell
         arrays["distribution.g"] = built.field @ node.solution.g
@@ -388,7 +531,7 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
                       "distribution.weight": f"eV^-1 nm^-{d}"})
     info = {
         "format": "mesokinetics-result", "format_version": 1,
-        "geometry": _geometry_info(built), "dim": d,
+        "geometry": _geometry_info(built, response), "dim": d,
         "mu": built.mu, "field": built.field.tolist(), "temperature": built.temperature,
         "distribution_energy": float(energy) if shell is not None else None,
         "quantities": quantities, "array_units": units,
@@ -397,6 +540,32 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
     }
     _check_finite(built, arrays, summary)
     return arrays, info
+
+
+#: the arrays of a section mesh in a result (see :func:`_mesh_arrays`)
+_MESH_KEYS = ("mesh.vertices", "mesh.cell_vertices", "mesh.cell_offsets", "mesh.centers",
+              "mesh.areas", "mesh.walls", "mesh.wall_region")
+
+
+def _mesh_arrays(mesh) -> dict:
+    """Plain arrays of a section mesh, enough to draw maps and write ParaView files from a
+    saved result without the solver objects: vertices (V, 2) in the section coordinates
+    (nm), the counter-clockwise vertices of every cell as a flat index list with offsets
+    (J + 1,), cell centres (J, 2), areas (J,) (nm^2), and the wall faces as segments
+    (B, 2, 2) with their region index (B,)."""
+    b = mesh.boundary
+    # a wall face is a segment: its centre +- half its length along the tangent
+    tangent = np.stack([-mesh.normals[b, 1], mesh.normals[b, 0]], axis=1) * (0.5 * mesh.areas[b])[:, None]
+    centre = mesh.face_centers[b]
+    out = {"mesh.centers": np.asarray(mesh.centers, float), "mesh.areas": np.asarray(mesh.volumes, float),
+           "mesh.walls": np.stack([centre - tangent, centre + tangent], axis=1).astype(float),
+           "mesh.wall_region": np.asarray(mesh.region[b], np.int64)}
+    if mesh.vertices is not None and mesh.cell_vertices is not None:
+        flat = [int(i) for cell in mesh.cell_vertices for i in cell]
+        out["mesh.vertices"] = np.asarray(mesh.vertices, float)
+        out["mesh.cell_vertices"] = np.asarray(flat, np.int64)
+        out["mesh.cell_offsets"] = np.cumsum([0] + [len(c) for c in mesh.cell_vertices]).astype(np.int64)
+    return out
 
 
 def _check_finite(built: Built, arrays: dict, summary: dict) -> None:
@@ -485,43 +654,51 @@ def described(config: Config) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def save(response, folder, *, observables=("current", "spin"), spin_currents=(),
+def save(response, folder, *, observables=None, spin_currents=(),
          name: str = "result", overwrite: bool = False, vtk: bool | None = None,
          png: bool | None = None) -> list:
     """Write a solver's result as a result folder, the layout `mesokinetics run` writes
-    (result.npz, result.json with a hashed manifest, config.toml, result.vtu for films
-    and strips, PNG figures); read it back with :func:`mesokinetics.load_result`.
+    (result.npz, result.json with a hashed manifest, config.toml, result.vtu for films,
+    strips, wires and periodic strips, PNG figures); read it back with
+    :func:`mesokinetics.load_result`. Every result object has it as a method too:
+    ``response.save(folder, ...)`` (:mod:`mesokinetics.response.saving`).
 
-    response : a :class:`~mesokinetics.UniformResponse` or :class:`~mesokinetics.SlabResponse`
-        (cross-section maps: :func:`mesokinetics.io.vtk.write_section`)
+    response : a :class:`~mesokinetics.UniformResponse`, :class:`~mesokinetics.SlabResponse`,
+        :class:`~mesokinetics.SectionResponse` or :class:`~mesokinetics.PeriodicStripResponse`
     observables : among "current", "spin", "pauli", "orbital", "torque" (Rashba
-        ferromagnets); spin_currents : pairs "a_b" for (1/2){s_a, v_b}
+        ferromagnets); default ("current", "spin") for a model with spin, ("current",)
+        otherwise. spin_currents : pairs "a_b" for (1/2){s_a, v_b}
     folder : new, empty or a previous result folder (else ``overwrite``, see
         :meth:`~mesokinetics.io.results.Result.save`)
     Returns the paths written, result.json last. Physics objects are saved here, outside
     the physics core, so the solvers and their results never do I/O themselves.
     """
     from ._version import __version__
-    from .response import SlabResponse, UniformResponse
+    from .response import PeriodicStripResponse, SectionResponse, SlabResponse, UniformResponse
 
-    if not isinstance(response, (UniformResponse, SlabResponse)):
-        raise TypeError(f"response must be a UniformResponse or SlabResponse, got "
-                        f"{type(response).__name__} (cross-section maps: "
-                        "mesokinetics.io.vtk.write_section)")
+    if not isinstance(response, (UniformResponse, SlabResponse, SectionResponse)):
+        raise TypeError(f"response must be a UniformResponse, SlabResponse, SectionResponse or "
+                        f"PeriodicStripResponse, got {type(response).__name__}")
     known = ("current", "spin", "pauli", "orbital", "torque")
+    model = response.model
+    if observables is None:
+        observables = ("current", "spin") if model.spin_matrices is not None else ("current",)
     unknown = set(observables) - set(known)
     if unknown:
         raise ValueError(f"observables must be among {known}, got {sorted(unknown)}")
     slab = response.slab if isinstance(response, SlabResponse) else None
-    model = response.model
+    section = response.section if isinstance(response, SectionResponse) else None
     obs = {k: k in observables for k in known}
     obs.update({"spin_current": list(spin_currents), "orbital_current": []})
-    kind = "uniform" if slab is None else ("strip" if model.dim == 2 else "film")
+    if section is not None:
+        kind = "periodic_strip" if isinstance(response, PeriodicStripResponse) else "wire"
+    else:
+        kind = "uniform" if slab is None else ("strip" if model.dim == 2 else "film")
     config = Config({"observables": obs, "geometry": {"kind": kind},
                      "output": {"vtk": True, "png": True, "pdf": False}},
                      name=safe_name(name))
     built = Built(config, model, response.disorder, slab, response.mu, response.field,
-                  response.temperature, {}, len(response.nodes))
+                  response.temperature, {}, len(response.nodes), section)
     arrays, info = _collect(built, response)
     info.update({"name": config.name, "description": f"saved from Python ({type(model).__name__})",
                  "version": __version__,

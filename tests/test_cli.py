@@ -70,7 +70,7 @@ def test_every_preset_runs_from_the_command_line_and_loads_back(name, tmp_path, 
     saving = sum(t for k, t in timings.items() if k.startswith("save_"))
     assert timings["run_s"] + saving <= wall, (timings, wall)
     assert {"result.npz", "result.json", "config.toml"} <= files
-    assert ("result.vtu" in files) == loaded.is_slab
+    assert ("result.vtu" in files) == (loaded.is_slab or loaded.is_section)
     if name in WITH_PLOTS:
         assert "distribution.png" in files
         assert any(f.startswith("profile_" if loaded.is_slab else "contributions") for f in files)

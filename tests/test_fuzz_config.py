@@ -12,15 +12,16 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from mesokinetics.io.config import MODEL_KINDS, SCHEMA, WALL_KEYS, ConfigError, load_config, parse_override  # noqa: E402
+from mesokinetics.io.config import MODEL_KINDS, SCHEMA, WALL_KEYS, WALLS, ConfigError, load_config, parse_override  # noqa: E402
 from mesokinetics.workflow import build  # noqa: E402
 
 PRESETS = ["rashba_strip", "fuchs_sondheimer_film", "massive_dirac_bulk",
-           "rashba_ferromagnet_bulk", "orbital_texture_film", "wannier_ferromagnet_film"]
+           "rashba_ferromagnet_bulk", "orbital_texture_film", "wannier_ferromagnet_film",
+           "rashba_wire_map", "notched_strip"]
 
 KEYS = sorted({f"{s}.{k}" if s else k for s, keys in SCHEMA.items() for k in keys}
               | {f"model.{k}" for params in MODEL_KINDS.values() for k in params}
-              | {f"geometry.{w}.{k}" for w in ("bottom", "top") for k in WALL_KEYS}
+              | {f"geometry.{w}.{k}" for w in WALLS for k in WALL_KEYS}
               | {"model", "numerics", "geometry.bottom", "nosuch.key", "model.nosuch", ".x", "a..b"})
 
 
@@ -54,7 +55,9 @@ SCALARS = st.one_of(
 #: plausible values, so that many examples are valid and get built
 PLAUSIBLE = st.one_of(st.integers(2, 40), st.floats(0.001, 50.0), st.booleans(),
                       st.sampled_from([0.0, 0.5, 1.0, [1e-3, 0.0], [1e-3, 0.0, 0.0], [0.0, 1.0, 0.0],
-                                       "y", "z", "strip", "film", "uniform", ["z_y"], []]))
+                                       "y", "z", "strip", "film", "uniform", ["z_y"], [],
+                                       "wire", "periodic_strip", "circle", "rectangle", [8, 4],
+                                       [[10.0, 20.0, 0.0, 10.0]], [[0.0, 100.0, 0.0, 50.0]]]))
 
 VALUES = PLAUSIBLE | PLAUSIBLE | st.recursive(
     SCALARS,

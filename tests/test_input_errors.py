@@ -269,12 +269,14 @@ def test_huge_bz_grid_in_a_config_exits_2_at_once(tmp_path, capsys):
 def test_every_preset_passes_the_preflight_with_room_to_spare():
     from mesokinetics.io.config import list_presets
     from mesokinetics.preflight import estimate
-    from mesokinetics.workflow import SHELL_NUMERICS, _model
+    from mesokinetics.workflow import SHELL_NUMERICS, _mesh_cells, _model
 
     for name in list_presets():
         c = mk.load_config(name).data
-        num = mk.Numerics(**{k: c["numerics"].get(k) for k in SHELL_NUMERICS})
-        cells = None if c["geometry"]["kind"] == "uniform" else c["numerics"]["cells"]
+        # keys left out (None) take the solver defaults, as in workflow.build
+        num = mk.Numerics(**{k: c["numerics"][k] for k in SHELL_NUMERICS
+                             if c["numerics"].get(k) is not None})
+        cells = _mesh_cells(c["geometry"], c["numerics"])  # strips, films and sections
         est = estimate(_model(c["model"]), num, cells)
         assert 0 < est.bytes < 2 ** 30, (name, est)
 

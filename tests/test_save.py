@@ -35,7 +35,7 @@ def test_a_uniform_result_saves_and_bad_arguments_are_named(tmp_path):
     assert back.bulk("current", "total")[0] == u.density(ops.charge_current(MODEL, "x")).total
     with pytest.raises(ValueError, match="observables must be among"):
         mk.save(u, tmp_path / "x", observables=("magnetization",))
-    with pytest.raises(TypeError, match="UniformResponse or SlabResponse"):
+    with pytest.raises(TypeError, match="UniformResponse, SlabResponse, SectionResponse or PeriodicStripResponse"):
         mk.save(u.nodes, tmp_path / "y")
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "thesis.tex").write_text("mine")

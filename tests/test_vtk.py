@@ -123,8 +123,12 @@ def test_cross_section_maps_read_back_with_vtk(tmp_path):
     path = vtk_io.write_section(tmp_path / "wire.vtu", r, {"current": ops.charge_current(model, "x")})
     grid, arrays = read_vtu(path)
     assert grid.GetNumberOfCells() == 20
-    name = "current [|e| eV nm/hbar nm^-3]"
+    # the names of the strip files: every part, .total included, and the accumulation
+    name = "current.total [|e| eV nm/hbar nm^-3]"
     assert name in arrays and arrays[name][0] == 1
     expected = r.density(ops.charge_current(model, "x")).total
     assert np.allclose(np.sort(arrays[name][1]), np.sort(expected), rtol=1e-12)
-    assert "current.gradient [|e| eV nm/hbar nm^-3]" in arrays
+    for part in (*PARTS, "accumulation"):
+        assert f"current.{part} [|e| eV nm/hbar nm^-3]" in arrays
+    # the section's own coordinates are named by their model axes (wire along x: y, z)
+    assert {"y [nm]", "z [nm]", "area [nm^2]"} <= set(arrays)

@@ -71,8 +71,8 @@ OPTIONAL = object()  # sentinel: the key may be absent (no default value)
 class Key:
     """One configuration key.
 
-    kind : 'float', 'int', 'bool', 'str', 'floats' (list of numbers), 'strs' (list of
-        strings)
+    kind : 'float', 'int', 'bool', 'str', 'floats' (list of numbers), 'ints' (list of
+        integers), 'strs' (list of strings), 'boxes' (list of [x0, x1, y0, y1] rectangles)
     unit : unit of the value ('' for dimensionless, '-' for non-numeric)
     default : a value, REQUIRED or OPTIONAL
     low, high : inclusive bounds for numbers (or list entries); open_low excludes low
@@ -98,7 +98,9 @@ class Key:
             return text if self.kind == "str" else f"a list of {text}"
         what = {
             "float": "a number", "int": "an integer", "bool": "true or false",
-            "str": "a string", "floats": "a list of numbers", "strs": "a list of strings",
+            "str": "a string", "floats": "a list of numbers", "ints": "a list of integers",
+            "strs": "a list of strings",
+            "boxes": "a list of rectangles [x0, x1, y0, y1] (finite numbers, x0 < x1, y0 < y1)",
         }[self.kind]
         if self.length == "dim":
             what += " with one entry per model dimension"
@@ -113,7 +115,7 @@ class Key:
         if self.kind in ("float", "floats") and not bounds:
             return what.replace("a number", "a finite number").replace("of numbers", "of finite numbers")
         if bounds:
-            what += (" with entries " if self.kind == "floats" else " ") + bounds
+            what += (" with entries " if self.kind in ("floats", "ints") else " ") + bounds
         return what
 
 
@@ -137,6 +139,8 @@ MODEL_KINDS: dict[str, dict[str, Key]] = {
                         doc="exchange J_e (splitting 2 J_e); 0 gives the Rashba 2DEG"),
         "magnetization": Key("floats", "", [0.0, 0.0, 1.0], length=3,
                              doc="direction m of the magnetization (normalized; nonzero)"),
+        "dim": Key("int", "", 2, low=2, high=3,
+                   doc="spatial dimension d (3: a 'Rashba film' material, k_z only in k^2/2m; for wires)"),
     },
     "massive_dirac": {
         "velocity": Key("float", "eV nm", 1.0, low=0, open_low=True, doc="Dirac velocity hbar v"),
@@ -192,7 +196,15 @@ MODEL_KINDS: dict[str, dict[str, Key]] = {
 #: Model kinds with a Brillouin zone (lattice models: numerics bz_* apply).
 LATTICE_KINDS = ("rashba_lattice", "qi_wu_zhang", "haldane", "wannier90")
 
-GEOMETRY_KINDS = ("uniform", "strip", "film")
+GEOMETRY_KINDS = ("uniform", "strip", "film", "wire", "periodic_strip")
+#: cross-section shapes of a wire (geometry.section)
+SECTION_SHAPES = ("rectangle", "circle")
+#: largest number of cells along one coordinate of a section (numerics.section_cells)
+MAX_SECTION_CELLS = 4096
+#: finest circular section: radius / cell_size at most this (about 1.8e6 triangles)
+MAX_RADIUS_CELLS = 500
+#: most notches of a periodic strip
+MAX_NOTCHES = 100
 WALL_KEYS = {
     "specularity": Key("float", "", OPTIONAL, low=0, high=1,
                        doc="Fuchs specular fraction p of this wall"),
@@ -227,15 +239,38 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "geometry": {
         "kind": Key("str", "-", "uniform", choices=GEOMETRY_KINDS,
                     doc="'uniform': infinite bulk sample; 'strip': 0 < y < W of a 2D model; "
-                        "'film': 0 < z < W of a 3D model"),
+                        "'film': 0 < z < W of a 3D model; 'wire': a 3D model's cross-section "
+                        "normal to the field (solve_cross_section); 'periodic_strip': the unit "
+                        "cell 0 < x < length, 0 < y < W of a patterned strip of a 2D model "
+                        "(solve_periodic_strip)"),
         "width": Key("float", "nm", OPTIONAL, low=0, open_low=True,
-                     doc="width W of the strip or thickness of the film (strip and film: required)"),
+                     doc="width W of the strip, thickness of the film, width of a rectangular "
+                         "wire section (along its first coordinate) or of a periodic strip "
+                         "(strip, film, rectangle, periodic_strip: required)"),
+        "height": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                      doc="height of a rectangular wire section, along its second coordinate "
+                          "(section = 'rectangle': required)"),
+        "section": Key("str", "-", OPTIONAL, choices=SECTION_SHAPES,
+                       doc="shape of a wire's cross-section (default 'rectangle'; 'circle' "
+                           "needs the gmsh extra and has diffuse walls only)"),
+        "radius": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                      doc="radius of a circular wire section, centred at the origin "
+                          "(section = 'circle': required)"),
+        "length": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                      doc="period along the field (x) of a periodic strip (periodic_strip: required)"),
+        "notches": Key("boxes", "nm", OPTIONAL,
+                       doc="rectangles [x0, x1, y0, y1] removed from a periodic strip (a notch "
+                           f"if it touches y = 0 or W, else a hole; at most {MAX_NOTCHES}), "
+                           "edges on cell faces (default: none)"),
+        "local_walls": Key("bool", "-", OPTIONAL,
+                           doc="periodic strip: one diffuse re-emission constant per wall face, a "
+                               "locally insulating wall (default true); false: one per region"),
         "normal": Key("str", "-", OPTIONAL, choices=("x", "y", "z"),
                       doc="axis normal to the walls (default: 'y' for a strip, 'z' for a film)"),
         "specularity": Key("float", "", OPTIONAL, low=0, high=1,
-                           doc="Fuchs specular fraction p of both walls (default 0: diffuse)"),
+                           doc="Fuchs specular fraction p of every wall (default 0: diffuse)"),
         "roughness": Key("float", "nm", OPTIONAL, low=0,
-                         doc="or: Soffer rms roughness of both walls"),
+                         doc="or: Soffer rms roughness of every wall"),
     },
     "observables": {
         "current": Key("bool", "-", True, doc="charge current density j (d components)"),
@@ -254,11 +289,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "scan_points": Key("int", "", 256, low=2, high=100000, doc="radial points bracketing shell crossings"),
         "radial_order": Key("int", "", 16, low=2, high=1000, doc="Gauss-Legendre nodes per radial panel (Fermi sea)"),
         "radial_panels": Key("int", "", 4, low=2, high=1000, doc="radial panels per interval (Fermi sea)"),
-        "grazing_panels": Key("int", "", 6, low=1, high=100, doc="graded angular panels towards grazing incidence (strip, film)"),
+        "grazing_panels": Key("int", "", OPTIONAL, low=1, high=100,
+                              doc="graded angular panels towards grazing incidence (default 6 "
+                                  "for strips, films and periodic strips; 1 for wires)"),
         "energy_points": Key("int", "", 24, low=2, high=1000, doc="Gauss-Legendre nodes of the thermal window (T > 0)"),
         "cells": Key("int", "", 200, low=2, high=100000, doc="cells across the strip or film"),
         "wall_cell": Key("float", "nm", OPTIONAL, low=0, open_low=True,
-                         doc="size of the first cell at each wall (default: mean free path / 100)"),
+                         doc="size of the first cell at each wall (strip, film: default mean free "
+                             "path / 100; rectangular wire section: default uniform cells)"),
+        "section_cells": Key("ints", "", OPTIONAL, low=1, high=MAX_SECTION_CELLS, length=2,
+                             doc="cells along the two coordinates of a rectangular wire section "
+                                 "(width, height) or of a periodic strip (length, width) "
+                                 "(default [32, 32])"),
+        "cell_size": Key("float", "nm", OPTIONAL, low=0, open_low=True,
+                         doc="triangle size of a circular wire section (default radius / 8; "
+                             f"at least radius / {MAX_RADIUS_CELLS})"),
         "bz_grid": Key("int", "", OPTIONAL, low=4, high=100000,
                        doc="Brillouin-zone grid per reciprocal direction (lattice models; default 96 in 2D, 24 in 3D)"),
         "bz_refine": Key("int", "", 3, low=0, high=12,
@@ -267,7 +312,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                  doc="points per 2D Fermi loop per reciprocal-vector length (lattice models)"),
     },
     "output": {
-        "vtk": Key("bool", "-", True, doc="write ParaView files (result.vtu; strip and film)"),
+        "vtk": Key("bool", "-", True,
+                   doc="write ParaView files (result.vtu; strips, films, wires and periodic strips)"),
         "png": Key("bool", "-", True, doc="write PNG figures"),
         "pdf": Key("bool", "-", False, doc="also write every figure as PDF"),
         "depths": Key("floats", "nm", [], low=0,
@@ -280,7 +326,22 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 SECTIONS = tuple(s for s in SCHEMA if s)
-WALLS = ("bottom", "top")
+#: cells of a section when numerics.section_cells is not given
+DEFAULT_SECTION_CELLS = (32, 32)
+#: the per-wall tables [geometry.<wall>]: bottom and top (strip, film, rectangular wire,
+#: periodic strip), left and right (rectangular wire), notch (periodic strip)
+WALLS = ("bottom", "top", "left", "right", "notch")
+#: which wall tables each geometry kind takes (uniform: every one, ignored)
+KIND_WALLS = {"uniform": WALLS, "strip": ("bottom", "top"), "film": ("bottom", "top"),
+              "wire": ("left", "right", "bottom", "top"), "periodic_strip": ("bottom", "top", "notch")}
+#: geometry keys used by each kind besides kind, specularity and roughness (uniform: all
+#: accepted and ignored, so that a finite preset can be compared with its bulk)
+KIND_KEYS = {"strip": ("width", "normal"), "film": ("width", "normal"),
+             "wire": ("section", "width", "height", "radius"),
+             "periodic_strip": ("length", "width", "notches", "local_walls")}
+#: numerics keys that only some kinds use (an error elsewhere: they would be ignored)
+KIND_NUMERICS = {"section_cells": ("wire", "periodic_strip"), "cell_size": ("wire",),
+                 "wall_cell": ("strip", "film", "wire")}
 
 
 # --------------------------------------------------------------------------------------
@@ -375,7 +436,9 @@ def _check_value(value, key: Key, name: str, source: str, dim: int | None = None
         if key.choices is not None and value not in key.choices:
             raise _error(source, name, value, f"expected {key.allowed()}")
         return value
-    if k in ("floats", "strs"):
+    if k == "boxes":
+        return _check_boxes(value, key, name, source)
+    if k in ("floats", "ints", "strs"):
         if not isinstance(value, list):
             raise _error(source, name, value, f"expected {key.allowed()}" + _unit(key))
         length = dim if key.length == "dim" else key.length
@@ -388,6 +451,10 @@ def _check_value(value, key: Key, name: str, source: str, dim: int | None = None
                 out.append(_check_number(item, Key("float", key.unit, low=key.low, high=key.high,
                                                    open_low=key.open_low), name, source,
                                          value_shown=value))
+            elif k == "ints":
+                out.append(_check_number(item, Key("int", key.unit, low=key.low, high=key.high,
+                                                   open_low=key.open_low), name, source,
+                                         value_shown=value))
             else:
                 if not isinstance(item, str):
                     raise _error(source, name, value, "expected a list of strings")
@@ -396,6 +463,26 @@ def _check_value(value, key: Key, name: str, source: str, dim: int | None = None
                 out.append(item)
         return out
     raise AssertionError(k)
+
+
+def _check_boxes(value, key: Key, name: str, source: str) -> list:
+    """A list of rectangles [x0, x1, y0, y1] (nm) with x0 < x1 and y0 < y1."""
+    if not isinstance(value, list):
+        raise _error(source, name, value, f"expected {key.allowed()}" + _unit(key))
+    if len(value) > MAX_NOTCHES:
+        raise _error(source, name, value, f"expected at most {MAX_NOTCHES} rectangles, got {len(value)}")
+    number = Key("float", key.unit)
+    out = []
+    for box in value:
+        if not isinstance(box, list) or len(box) != 4:
+            raise _error(source, name, value, f"expected {key.allowed()}" + _unit(key)
+                         + f"; got the entry {_show(box)}")
+        x0, x1, y0, y1 = (_check_number(v, number, name, source, value_shown=value) for v in box)
+        if not (x0 < x1 and y0 < y1):
+            raise _error(source, name, value, f"each rectangle [x0, x1, y0, y1] needs x0 < x1 and "
+                         f"y0 < y1, got {_show(box)}")
+        out.append([x0, x1, y0, y1])
+    return out
 
 
 def _check_table(data, name: str, source: str) -> dict:
@@ -424,6 +511,150 @@ def _resolve_section(data: dict, keys: Mapping[str, Key], section: str, source: 
         elif key.default is not OPTIONAL:
             out[name] = copy.deepcopy(key.default)
     return out
+
+
+def _check_kind_keys(geo: dict, gkind: str, source: str) -> None:
+    """Geometry keys and wall tables of another kind are errors (they would be ignored)."""
+    used = set(KIND_KEYS[gkind]) | {"kind", "specularity", "roughness"} | set(KIND_WALLS[gkind])
+    for name in geo:
+        if name not in used:
+            users = [k for k, keys in KIND_KEYS.items() if name in keys] or \
+                [k for k, walls in KIND_WALLS.items() if name in walls and k != "uniform"]
+            what = f"[geometry.{name}]" if name in WALLS else f"geometry.{name}"
+            raise _error(source, what, _MISSING,
+                         f"not used by geometry.kind = {gkind!r} (used by: {', '.join(users)}; "
+                         f"allowed here: {', '.join(sorted(used - {'kind'}))})")
+
+
+def _check_kind_numerics(numerics, gkind: str, source: str, shape: str | None = None) -> None:
+    """numerics keys that only other kinds (or another section shape) use are errors."""
+    if not isinstance(numerics, dict):
+        return  # reported by the [numerics] check
+    for name, kinds in KIND_NUMERICS.items():
+        if name not in numerics:
+            continue
+        ok = gkind in kinds
+        if ok and gkind == "wire":
+            ok = (name == "cell_size") == (shape == "circle")
+        if not ok:
+            where = (f"a {'circular' if shape == 'circle' else 'rectangular'} wire section"
+                     if gkind == "wire" else f"geometry.kind = {gkind!r}")
+            users = {"section_cells": "rectangular wire sections and periodic strips",
+                     "cell_size": "circular wire sections",
+                     "wall_cell": "strips, films and rectangular wire sections"}[name]
+            raise _error(source, f"numerics.{name}", numerics[name],
+                         f"not used by {where} (only by {users})")
+
+
+def _require(geo: dict, name: str, what: str, source: str) -> None:
+    if name not in geo:
+        raise _error(source, f"geometry.{name}", _MISSING, f"missing: required for {what} (nm, > 0)")
+
+
+def _axis_field(field, source: str, what: str) -> int:
+    """The single axis of a field along one coordinate axis (else a ConfigError)."""
+    axes = [i for i, f in enumerate(field) if f != 0]
+    if len(axes) != 1:
+        raise _error(source, "conditions.field", field,
+                     f"{what} needs a field along one coordinate axis (the wire axis); a "
+                     "component in the cross-section plane is screened by surface charges")
+    return axes[0]
+
+
+def _check_wire(geo: dict, dim: int, kind: str, field, numerics, source: str) -> None:
+    """A wire: a 3D model, the field along one axis, a rectangle or a circle."""
+    if dim != 3:
+        hint = " (set model.dim = 3: a 'Rashba film' material)" if kind == "rashba_ferromagnet" else ""
+        raise _error(source, "geometry.kind", "wire",
+                     f"a wire needs a 3D model (its cross-section is the plane normal to the "
+                     f"field); model kind {kind!r} here is {dim}D{hint}; for a 2D model use "
+                     "'strip' or 'periodic_strip'")
+    _axis_field(field, source, "a wire")
+    _check_kind_keys(geo, "wire", source)
+    shape = geo.setdefault("section", "rectangle")
+    _check_kind_numerics(numerics, "wire", source, shape)
+    if shape == "rectangle":
+        for name in ("radius",):
+            if name in geo:
+                raise _error(source, f"geometry.{name}", geo[name],
+                             "only for section = 'circle' (a rectangle has width and height)")
+        _require(geo, "width", "a rectangular wire section", source)
+        _require(geo, "height", "a rectangular wire section", source)
+        if "specularity" not in geo and "roughness" not in geo:
+            geo["specularity"] = 0.0
+        return
+    for name in ("width", "height", *[w for w in WALLS if w in geo]):
+        if name in geo:
+            what = f"[geometry.{name}]" if name in WALLS else f"geometry.{name}"
+            raise _error(source, what, _MISSING,
+                         "not used by a circular section (it has one diffuse wall and a radius)")
+    _require(geo, "radius", "a circular wire section", source)
+    if "roughness" in geo or geo.get("specularity", 0.0) != 0.0:
+        which = "roughness" if "roughness" in geo else "specularity"
+        raise _error(source, f"geometry.{which}", geo[which],
+                     "a circular section has a curved wall, which can only be diffuse "
+                     "(allowed: specularity = 0)")
+    geo["specularity"] = 0.0
+    size = numerics.get("cell_size") if isinstance(numerics, dict) else None
+    if _is_number(size) and math.isfinite(size) and size > 0 \
+            and geo["radius"] / size > MAX_RADIUS_CELLS:
+        raise _error(source, "numerics.cell_size", size,
+                     f"out of range for radius {_fmt(geo['radius'])} nm: expected a number >= "
+                     f"radius / {MAX_RADIUS_CELLS} = {_fmt(geo['radius'] / MAX_RADIUS_CELLS)} (nm)")
+
+
+def _check_periodic_strip(geo: dict, dim: int, kind: str, field, numerics, source: str) -> None:
+    """A periodic strip: a 2D model, the field along x, notches inside the cell on faces."""
+    if dim != 2:
+        raise _error(source, "geometry.kind", "periodic_strip",
+                     f"a periodic strip needs a 2D model; model kind {kind!r} here is {dim}D "
+                     "(for a 3D model use 'wire' or 'film')")
+    if field[0] == 0 or field[1] != 0:
+        raise _error(source, "conditions.field", field,
+                     "a periodic strip needs a field along x, its periodic direction ([Ex, 0] "
+                     "with Ex != 0)")
+    _check_kind_keys(geo, "periodic_strip", source)
+    _check_kind_numerics(numerics, "periodic_strip", source)
+    _require(geo, "length", "a periodic strip", source)
+    _require(geo, "width", "a periodic strip", source)
+    geo.setdefault("notches", [])
+    geo.setdefault("local_walls", True)
+    if "specularity" not in geo and "roughness" not in geo:
+        geo["specularity"] = 0.0
+    length, width = geo["length"], geo["width"]
+    cells = numerics.get("section_cells") if isinstance(numerics, dict) else None
+    ok_cells = (isinstance(cells, list) and len(cells) == 2 and all(
+        isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= MAX_SECTION_CELLS for c in cells))
+    nx, ny = cells if ok_cells else DEFAULT_SECTION_CELLS
+    hx, hy = length / nx, width / ny
+    for box in geo["notches"]:
+        x0, x1, y0, y1 = box
+        if x0 < 0 or x1 > length or y0 < 0 or y1 > width:
+            raise _error(source, "geometry.notches", geo["notches"],
+                         f"rectangle {_show(box)} reaches outside the cell 0 <= x <= "
+                         f"{_fmt(length)}, 0 <= y <= {_fmt(width)} (nm)")
+        for v, h, axis in ((x0, hx, "x"), (x1, hx, "x"), (y0, hy, "y"), (y1, hy, "y")):
+            if abs(v / h - round(v / h)) > 1e-6:
+                raise _error(source, "geometry.notches", geo["notches"],
+                             f"edge {axis} = {_fmt(v)} nm of {_show(box)} is not on a cell face "
+                             f"of the {nx} x {ny} grid (faces every {_fmt(hx)} nm in x, "
+                             f"{_fmt(hy)} nm in y): move it or change numerics.section_cells")
+    if geo["notches"]:
+        import numpy as np  # only here: validating other configurations needs no numpy
+
+        # the cells whose centres lie inside a rectangle are removed; some must remain
+        xc = (np.arange(nx) + 0.5) * hx
+        yc = (np.arange(ny) + 0.5) * hy
+        removed = np.zeros((nx, ny), bool)
+        for x0, x1, y0, y1 in geo["notches"]:
+            removed |= ((xc > x0) & (xc < x1))[:, None] & ((yc > y0) & (yc < y1))[None, :]
+        if removed.all():
+            raise _error(source, "geometry.notches", geo["notches"], "the rectangles remove every cell")
+        # a column or row of removed cells across the whole cell cuts the strip in pieces
+        if removed.all(axis=1).any():
+            raise _error(source, "geometry.notches", geo["notches"],
+                         "a rectangle spans the whole width: it cuts the strip (no current "
+                         "can flow along x)")
 
 
 def validate(data: Mapping, source: str = "") -> dict:
@@ -507,7 +738,7 @@ def validate(data: Mapping, source: str = "") -> dict:
     out["conditions"] = _resolve_section(_check_table(data["conditions"], "conditions", source),
                                          SCHEMA["conditions"], "conditions", source, dim)
 
-    # [geometry] with optional [geometry.bottom] / [geometry.top]
+    # [geometry] with optional per-wall tables [geometry.bottom], [geometry.left], ...
     geo_raw = _check_table(data.get("geometry", {}), "geometry", source)
     geo = _resolve_section(geo_raw, SCHEMA["geometry"], "geometry", source, skip=WALLS)
     if "specularity" in geo and "roughness" in geo:
@@ -522,12 +753,14 @@ def validate(data: Mapping, source: str = "") -> dict:
                              "give exactly one of specularity (Fuchs, 0..1) or roughness (Soffer, nm)")
             geo[wall] = w
     gkind = geo["kind"]
-    if gkind != "uniform":
+    field = out["conditions"]["field"]
+    if gkind in ("strip", "film"):
         need = {"strip": 2, "film": 3}[gkind]
         if dim != need:
             raise _error(source, "geometry.kind", gkind,
                          f"a {gkind} needs a {need}D model; model kind {kind!r} here is {dim}D"
                          + (f" (use {'film' if dim == 3 else 'strip'})" if dim in (2, 3) else ""))
+        _check_kind_keys(geo, gkind, source)
         if "width" not in geo:
             raise _error(source, "geometry.width", _MISSING, f"missing: required for a {gkind} (nm, > 0)")
         geo.setdefault("normal", "y" if gkind == "strip" else "z")
@@ -537,14 +770,18 @@ def validate(data: Mapping, source: str = "") -> dict:
                          f"expected an axis of the {dim}D model ({', '.join('xyz'[:dim])})")
         if "specularity" not in geo and "roughness" not in geo:
             geo["specularity"] = 0.0
-        field = out["conditions"]["field"]
         if field[axis] != 0:
             raise _error(source, "conditions.field", field,
                          f"the component along the wall normal {geo['normal']} must be 0 in a "
                          f"{gkind} (it is screened; no current crosses the walls)")
-    if not any(out["conditions"]["field"]):
-        raise _error(source, "conditions.field", out["conditions"]["field"],
+        _check_kind_numerics(data.get("numerics"), gkind, source)
+    if not any(field):
+        raise _error(source, "conditions.field", field,
                      "expected a nonzero field (the response is linear in it)")
+    if gkind == "wire":
+        _check_wire(geo, dim, kind, field, data.get("numerics"), source)
+    elif gkind == "periodic_strip":
+        _check_periodic_strip(geo, dim, kind, field, data.get("numerics"), source)
     out["geometry"] = geo
 
     obs = _resolve_section(_check_table(data.get("observables", {}), "observables", source),
@@ -655,9 +892,8 @@ def _set_dotted(raw: dict, dotted: str, value, source: str) -> None:
         node = node[part]
     node[parts[-1]] = value
     # clearing the alternative of a mutually exclusive pair keeps --set usable
-    exclusive = {("geometry", "specularity"): "roughness", ("geometry", "roughness"): "specularity",
-                 ("bottom", "specularity"): "roughness", ("bottom", "roughness"): "specularity",
-                 ("top", "specularity"): "roughness", ("top", "roughness"): "specularity"}
+    exclusive = {(table, a): b for table in ("geometry", *WALLS)
+                 for a, b in (("specularity", "roughness"), ("roughness", "specularity"))}
     if len(parts) >= 2 and (parts[-2], parts[-1]) in exclusive:
         node.pop(exclusive[(parts[-2], parts[-1])], None)
     if parts[:-1] == ["disorder"] and parts[-1] in SCHEMA["disorder"]:
@@ -903,7 +1139,7 @@ def key_unit(dotted: str, model_kind: str | None = None) -> str:
         key = MODEL_KINDS[model_kind].get(parts[1])
     elif len(parts) == 2 and parts[0] in SCHEMA:
         key = SCHEMA[parts[0]].get(parts[1])
-    elif len(parts) == 3 and parts[:2] in (["geometry", "bottom"], ["geometry", "top"]):
+    elif len(parts) == 3 and parts[0] == "geometry" and parts[1] in WALLS:
         key = WALL_KEYS.get(parts[2])
     return "" if key is None or key.unit in ("", "-") else key.unit
 
@@ -940,7 +1176,13 @@ def schema_markdown() -> str:
         out += [f"Parameters of `kind = \"{kind}\"`:", "", *head, *_rows("model", params), ""]
     for section in ("disorder", "conditions", "geometry"):
         out += [f"### `[{section}]`", "", *head, *_rows(section, SCHEMA[section]), ""]
-    out += ["### `[geometry.bottom]` and `[geometry.top]` (optional, one key each)", "", *head,
+    out += ["### `[geometry.bottom]`, `[geometry.top]`, `[geometry.left]`, `[geometry.right]`, "
+            "`[geometry.notch]` (optional, one key each)", "",
+            "Per-wall models: `bottom` and `top` (strip, film, rectangular wire section at "
+            "b = 0 and b = height, periodic strip at y = 0 and y = W), `left` and `right` "
+            "(rectangular wire section at a = 0 and a = width), `notch` (the notch and hole "
+            "walls of a periodic strip). A wall without a table takes "
+            "`geometry.specularity` or `geometry.roughness`.", "", *head,
             *_rows("geometry.bottom", WALL_KEYS), ""]
     for section in ("observables", "numerics", "output"):
         out += [f"### `[{section}]`", "", *head, *_rows(section, SCHEMA[section]), ""]

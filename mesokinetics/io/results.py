@@ -7,7 +7,8 @@ A result folder holds
   scalars with units, package version, timings, warnings and the list of files
 * ``config.toml`` - the resolved configuration: ``mesokinetics run DIR/config.toml``
   repeats the calculation
-* ``result.vtu``  - ParaView file (strips and films), see :mod:`mesokinetics.io.vtk`
+* ``result.vtu``  - ParaView file (strips, films, wires and periodic strips), see
+  :mod:`mesokinetics.io.vtk`
 * ``*.png`` (and ``*.pdf``) - figures, see :mod:`mesokinetics.plotting`
 
 Array keys (d the model dimension, J the cells, P the shell points, c the components):
@@ -16,6 +17,13 @@ Array keys (d the model dimension, J the cells, P the shell points, c the compon
   gradient, disorder, total; ``bulk.conductivity.<part>`` (d, d) in e^2/h nm^(2-d)
 * ``profile.<quantity>.<part>`` (J, c): profiles across a strip or film (cell averages)
 * ``mesh.faces`` (J+1,): cell faces along the wall normal (nm), 0 at the bottom wall
+* ``map.<quantity>.<part>`` (J, c): maps over the cells of a wire cross-section or a
+  periodic strip (cell averages), on the mesh ``mesh.vertices`` (V, 2) (nm, in the
+  section's own coordinates, whose model axes are ``geometry.axes``),
+  ``mesh.cell_vertices`` and ``mesh.cell_offsets`` (the counter-clockwise vertices of
+  cell j are ``cell_vertices[cell_offsets[j]:cell_offsets[j + 1]]``), ``mesh.centers``
+  (J, 2) (nm), ``mesh.areas`` (J,) (nm^2), ``mesh.walls`` (B, 2, 2) wall faces as
+  segments (nm) and ``mesh.wall_region`` (B,)
 * ``distribution.g`` (P, J) or (P,): g_n(k) on the shell at mu (eV, for the given field);
   ``distribution.k`` (P, d) in 1/nm, ``distribution.band`` (P,), ``distribution.weight``
   (P,) in eV^-1 nm^-d
@@ -249,7 +257,13 @@ class Result:
 
     @property
     def is_slab(self) -> bool:
-        return self.geometry["kind"] != "uniform"
+        """A strip or film: profiles across the sample (``profile``)."""
+        return self.geometry["kind"] in ("strip", "film")
+
+    @property
+    def is_section(self) -> bool:
+        """A wire cross-section or a periodic strip: maps over mesh cells (``map``)."""
+        return self.geometry["kind"] in ("wire", "periodic_strip")
 
     @property
     def quantities(self) -> dict:
@@ -291,6 +305,16 @@ class Result:
         p = self.arrays[f"profile.{quantity}.{part}"]
         return p - self.bulk(quantity, part) if accumulation else p
 
+    def map(self, quantity: str, part: str = "total", accumulation: bool = False) -> np.ndarray:
+        """Map (J, c) of one contribution over the cells of a wire cross-section or a
+        periodic strip; with ``accumulation`` the bulk value of the same contribution is
+        subtracted."""
+        if not self.is_section:
+            raise ValueError(f"{self.name} is a {self.geometry['kind']} sample: it has no "
+                             "cross-section maps (wires and periodic strips have)")
+        m = self.arrays[f"map.{quantity}.{part}"]
+        return m - self.bulk(quantity, part) if accumulation else m
+
     # -- files ------------------------------------------------------------------------
     def save(self, folder, vtk: bool | None = None, png: bool | None = None,
              pdf: bool | None = None, overwrite: bool = False) -> list[Path]:
@@ -323,11 +347,12 @@ class Result:
                     "# repeat with: mesokinetics run <this folder>/config.toml\n")
             staged.append(atomic_write(stage / "config.toml", head + to_toml(self.config)))
             timings["save_arrays_s"] = time.perf_counter() - t0
-            if vtk and self.is_slab:
+            if vtk and (self.is_slab or self.is_section):
                 t = time.perf_counter()
                 from . import vtk as vtk_io
 
-                staged.append(vtk_io.write_result(stage / "result.vtu", self))
+                write = vtk_io.write_result if self.is_slab else vtk_io.write_section_result
+                staged.append(write(stage / "result.vtu", self))
                 timings["save_vtk_s"] = time.perf_counter() - t
             if png or pdf:
                 t = time.perf_counter()
@@ -438,6 +463,22 @@ def _num(x: float) -> str:
     return f"{x: .4e}" if x != 0 else f"{0.0: .4e}"
 
 
+def _section_text(geo: dict, s: dict) -> str:
+    """One line describing a wire cross-section or a periodic strip."""
+    ratio = f"{s.get('width_over_mfp', float('nan')):.3g} l"
+    names = geo.get("axis_names", ["a", "b"])
+    if geo["kind"] == "periodic_strip":
+        notches = geo.get("notches") or []
+        shape = (f"periodic strip, period {geo['length']:g} nm along x, W = {geo['width']:g} nm "
+                 f"= {ratio}, {len(notches)} notch{'es' if len(notches) != 1 else ''}")
+    elif geo.get("section") == "circle":
+        shape = f"wire along {'xyz'[geo['wire_axis']]}, circular section R = {geo['radius']:g} nm (2R = {ratio})"
+    else:
+        shape = (f"wire along {'xyz'[geo['wire_axis']]}, {geo.get('section', 'section')} "
+                 f"{geo['width']:g} nm ({names[0]}, = {ratio}) x {geo['height']:g} nm ({names[1]})")
+    return f"{shape}, {geo.get('cells', '?')} cells, walls {', '.join(geo.get('walls', []))}"
+
+
 def summary_text(result: Result) -> str:
     """A short table: sample, then the observables and the scalar results with units."""
     info = result.info
@@ -448,6 +489,8 @@ def summary_text(result: Result) -> str:
     if result.is_slab:
         sample = (f"{geo['kind']} W = {geo['width']:g} nm = {s.get('width_over_mfp', float('nan')):.3g} l "
                   f"(normal {'xyz'[geo['normal_axis']]}), walls {', '.join(geo['walls'])}")
+    elif result.is_section:
+        sample = _section_text(geo, s)
     else:
         sample = "uniform (bulk) sample"
     lines.append(f"{sample}; mu = {info['mu']:g} eV, E = ({field}) V/nm, T = {info['temperature']:g} K, "
@@ -455,6 +498,8 @@ def summary_text(result: Result) -> str:
     rows = []
     if result.is_slab:
         cols = ("bulk", "wall", "centre", "mean")
+    elif result.is_section:
+        cols = ("bulk", "mean", "min", "max")
     else:
         cols = PARTS
     for q in result.quantities:
@@ -471,8 +516,10 @@ def summary_text(result: Result) -> str:
     units = info["summary_units"]
     scalars = [k for k in ("conductance_ratio", "conductance_per_length", "sheet_conductance",
                            "sigma_parallel") if k in s]
-    if not result.is_slab:
+    if not (result.is_slab or result.is_section):
         scalars += [k for k in s if k.startswith("sigma_") and k != "sigma_parallel"]
+    if result.is_section and "iterations" in s:
+        scalars.append("iterations")
     for k in scalars:
         unit = units.get(k, "")
         lines.append(f"{k} = {s[k]:.6g} {'' if unit == '1' else unit}".rstrip())

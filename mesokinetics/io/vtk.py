@@ -15,6 +15,17 @@ Cell data, one array per quantity and contribution, named ``"<quantity>.<part> [
   spin and orbital currents are scalars
 * ``depth [nm]``: distance of the cell centre from the bottom wall
 
+Wire cross-sections and periodic strips (:func:`write_section_result`) are written on
+their own mesh (triangles, quads, polygons) with the same cell arrays
+``"<quantity>.<part> [<unit>]"`` (the five parts and ``accumulation``; vectors with 3
+components x, y, z of the model axes, as in strip files and result.npz). The points lie in
+the section's own coordinates (a, b, 0): ParaView's X and Y axes are the section
+coordinates a and b, i.e. the model axes (y, z) for a wire along x, (z, x) along y, (x, y)
+along z and for a periodic strip. Their physical names are carried by the cell arrays
+``"<a> [nm]"`` and ``"<b> [nm]"`` (the cell-centre coordinates, e.g. ``y [nm]`` and
+``z [nm]``), beside ``area [nm^2]``. (meshio writes no VTK field data, so the names travel
+in array names.)
+
 Sweeps get a ``.pvd`` collection that refers to the ``.vtu`` files by relative path
 (meshio's XDMF time series is avoided: it writes its HDF5 file into the working folder,
 meshio issue 1351).
@@ -31,7 +42,8 @@ import numpy as np
 from ..operators import as_operator, charge_current
 from .atomic import atomic_output, atomic_write
 
-__all__ = ["array_name", "profile_mesh", "write_result", "write_collection", "cell_arrays"]
+__all__ = ["array_name", "profile_mesh", "write_result", "write_collection", "cell_arrays",
+           "section_result_mesh", "write_section_result", "write_section", "export_fields"]
 
 PARTS = ("intraband", "intrinsic", "gradient", "disorder", "total")
 
@@ -114,8 +126,9 @@ def export_fields(result, operators: dict | None = None,
     ParaView writers.
 
     operators : {name: operator} (default: the charge current along the wire). Each gives
-    the cell fields ``name`` (total) and ``name/intraband``, ``name/gradient``,
-    ``name/disorder`` (the intrinsic part is uniform). accumulation : subtract the bulk.
+    the cell fields ``name`` (total) and ``name/intraband``, ``name/intrinsic``
+    (uniform: the bulk value), ``name/gradient``, ``name/disorder``. accumulation :
+    subtract the bulk.
 
     Returns a dict with ``points`` (V, 3) vertex coordinates (nm, z = 0, in the
     cross-section coordinates), ``cells`` [(type, (K, n) connectivity)] grouped by type
@@ -130,7 +143,7 @@ def export_fields(result, operators: dict | None = None,
     for name, op in operators.items():
         d = result.accumulation(op) if accumulation else result.density(op)
         data[name] = np.broadcast_to(d.total, (mesh.cells,)).copy()
-        for part in ("intraband", "gradient", "disorder"):
+        for part in ("intraband", "intrinsic", "gradient", "disorder"):
             data[f"{name}/{part}"] = np.broadcast_to(getattr(d, part), (mesh.cells,)).copy()
     data["area"] = mesh.volumes.copy()
     pad = lambda x: np.concatenate([x, np.zeros((len(x), 1))], axis=1)  # noqa: E731
@@ -147,41 +160,105 @@ def export_fields(result, operators: dict | None = None,
             "cell_data": data, "axes": mesh.axes}
 
 
-def write_section(path, result, operators: dict | None = None, accumulation: bool = False) -> Path:
-    """Write the maps of a cross-section result (``solve_cross_section`` or
-    ``solve_periodic_strip``) to ``path`` (.vtu), atomically, on the section's own mesh.
-
-    operators : {name: operator}, default the charge current along the wire; each gives
-        the cell arrays "name [unit]" (total) and "name.intraband/gradient/disorder [unit]".
-    accumulation : write each contribution minus its bulk value.
-    """
+def _section_mesh(vertices, cell_vertices, centers, areas, axes, cell_data: dict):
+    """meshio.Mesh of a section: points (a, b, 0) in the section's own coordinates (nm),
+    cells grouped by vertex count (triangle, quad, polygon blocks), the cell arrays in
+    the same order, plus the centre coordinates "<a> [nm]", "<b> [nm]" named by their
+    model axes and "area [nm^2]"."""
     import meshio
 
-
-    ops = None if operators is None else {k: as_operator(v, result.model) for k, v in operators.items()}
-    data = export_fields(result, ops, accumulation)
-    if data["points"] is None:
+    if vertices is None or cell_vertices is None:
         raise ValueError("this cross-section mesh carries no vertex geometry to export")
-    units = {name: as_operator(op, result.model).unit for name, op in (ops or {}).items()}
-    if ops is None:
-        units = {"current": "|e| eV nm/hbar"}
-    dim = result.model.dim
-    blocks = [(kind, conn) for kind, conn in data["cells"]]
-    cell_data = {}
-    for key, values in data["cell_data"].items():
-        name, _, part = key.partition("/")
-        unit = units.get(name, "nm^2") if name != "area" else "nm^2"
-        label = name if not part else f"{name}.{part}"
-        if name != "area":
-            label += f" [{unit} nm^-{dim}]"
-        else:
-            label += " [nm^2]"
-        cell_data[label] = [values[order] for order in data["cell_order"]]
-    mesh = meshio.Mesh(data["points"], blocks, cell_data=cell_data)
+    points = np.zeros((len(vertices), 3))
+    points[:, :2] = np.asarray(vertices, float)
+    names = ["xyz"[int(a)] for a in axes]
+    data = dict(cell_data)
+    centers = np.asarray(centers, float)
+    data[f"{names[0]} [nm]"] = centers[:, 0].copy()
+    data[f"{names[1]} [nm]"] = centers[:, 1].copy()
+    data["area [nm^2]"] = np.asarray(areas, float).copy()
+    groups: dict = {}  # a meshio block holds cells of one vertex count
+    for j, verts in enumerate(cell_vertices):
+        groups.setdefault(len(verts), []).append(j)
+    blocks, orders = [], []
+    for n, cells in sorted(groups.items()):
+        kind = {3: "triangle", 4: "quad"}.get(n, "polygon")
+        blocks.append((kind, np.array([list(cell_vertices[j]) for j in cells], np.int64)))
+        orders.append(np.array(cells, int))
+    return meshio.Mesh(points, blocks,
+                       cell_data={k: [np.asarray(v)[o] for o in orders] for k, v in data.items()})
+
+
+def _cells_of(result) -> list:
+    """Per-cell vertex index lists of a saved section result."""
+    flat, off = result.arrays["mesh.cell_vertices"], result.arrays["mesh.cell_offsets"]
+    return [flat[off[j]:off[j + 1]] for j in range(len(off) - 1)]
+
+
+def section_result_mesh(result):
+    """meshio.Mesh of a saved wire or periodic-strip result
+    (:class:`~mesokinetics.io.results.Result` with ``is_section``): the cell arrays
+    "<quantity>.<part> [<unit>]" of the strip files (parts intraband, intrinsic, gradient,
+    disorder, total and accumulation; vectors 3-component in the model axes x, y, z) on
+    the section's own mesh; the axes are described in the module docstring."""
+    if not result.is_section:
+        raise ValueError(f"{result.name} is a {result.geometry['kind']} sample: there is no "
+                         "cross-section map to export")
+    if "mesh.vertices" not in result.arrays:
+        raise ValueError(f"{result.name}: the section mesh carries no vertex geometry to export")
+    data = {}
+    for q, meta in result.quantities.items():
+        for part in (*PARTS, "accumulation"):
+            values = (result.map(q, "total", accumulation=True) if part == "accumulation"
+                      else result.map(q, part))
+            data[array_name(q, part, meta["unit"])] = _pad3(values) if meta["vector"] else values[:, 0].copy()
+    a = result.arrays
+    return _section_mesh(a["mesh.vertices"], _cells_of(result), a["mesh.centers"], a["mesh.areas"],
+                         result.geometry["axes"], data)
+
+
+def _write_mesh(path, mesh) -> Path:
+    import meshio
+
     path = Path(path)
     with atomic_output(path, ".vtu") as tmp:
         meshio.write(tmp, mesh, file_format="vtu")
     return path
+
+
+def write_section_result(path, result) -> Path:
+    """Write the maps of a saved wire or periodic-strip result to ``path`` (.vtu),
+    atomically (:func:`section_result_mesh`)."""
+    return _write_mesh(path, section_result_mesh(result))
+
+
+def write_section(path, result, operators: dict | None = None, accumulation: bool = False) -> Path:
+    """Write the maps of a cross-section solver result (``solve_cross_section`` or
+    ``solve_periodic_strip``) to ``path`` (.vtu), atomically, on the section's own mesh
+    (axes as in the module docstring).
+
+    operators : {name: operator}, default the charge current along the wire; each gives
+        the scalar cell arrays "name.<part> [unit]", parts intraband, intrinsic, gradient,
+        disorder, total, and "name.accumulation [unit]" (total minus its bulk value).
+    accumulation : write each contribution minus its bulk value instead.
+
+    A whole result folder (every configured observable, vectors, result.json, PNG maps):
+    ``response.save(folder)`` or :func:`mesokinetics.save`.
+    """
+    if operators is None:
+        operators = {"current": charge_current(result.model, result.wire_axis)}
+    mesh = result.mesh
+    data = {}
+    for name, op in operators.items():
+        op = as_operator(op, result.model)
+        dens, bulk = result.density(op), result.bulk.density(op)
+        for part in PARTS:
+            values = np.broadcast_to(getattr(dens, part), (mesh.cells,)).astype(float)
+            data[array_name(name, part, dens.unit)] = values - getattr(bulk, part) if accumulation else values
+        data[array_name(name, "accumulation", dens.unit)] = (
+            np.broadcast_to(dens.total, (mesh.cells,)) - bulk.total).astype(float)
+    return _write_mesh(path, _section_mesh(mesh.vertices, mesh.cell_vertices, mesh.centers,
+                                           mesh.volumes, mesh.axes, data))
 
 
 def write_collection(path, entries) -> Path:

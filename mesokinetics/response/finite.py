@@ -21,11 +21,12 @@ from ..models.base import Model, safe_norm, safe_unit
 from ..operators import as_operator, charge_current
 from .nodes import node_at_mu
 from .parts import Contributions
+from .saving import Saving
 from .uniform import UniformResponse
 
 
 @dataclass
-class FiniteSampleResponse:
+class FiniteSampleResponse(Saving):
     """Linear response of a finite sample, cell by cell.
 
     nodes : the energy nodes (:class:`~mesokinetics.response.nodes.FiniteNode`)

@@ -21,6 +21,7 @@ from ..operators import Operator, as_operator, charge_current
 from ..units import E2_OVER_H, conductivity_si_unit, conductivity_to_si
 from .nodes import EnergyNode, node_at_mu
 from .parts import Contributions
+from .saving import Saving
 
 #: Fermi-sea points diagonalized at once; larger seas are evaluated chunk by chunk so the
 #: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid.
@@ -28,7 +29,7 @@ SEA_CHUNK = 32768
 
 
 @dataclass
-class UniformResponse:
+class UniformResponse(Saving):
     """Result of :func:`~mesokinetics.solve_uniform` (docs/theory.md §4-5, §9). Densities are
     linear in the field.
 
