@@ -105,11 +105,12 @@ def test_kubo_ladder_converges_to_the_matrix_result_as_one_over_tau():
 
 @pytest.mark.parametrize("name", ["orbital_hall", "random_current", "current_x"])
 def test_lifting_the_degeneracy_is_continuous_for_every_contribution(texture, name):
-    """delta = 1e-8 eV between p_z and the in-plane transverse band, which never mix: the
+    """delta = 1e-6 eV between p_z and the in-plane transverse band, which never mix: the
     non-degenerate (scalar) path and the degenerate (matrix) path agree for every
-    contribution. Measured: relative differences of order delta / mu (3e-8)."""
+    contribution, up to the O(delta / mu) change of the p_z band itself."""
     model, disorder, r = texture
-    lifted = _solve(_texture(1e-8), disorder)
+    lifted = _solve(_texture(1e-6), disorder)
+    assert lifted.nodes[0].solution.blocks is None  # three simple bands
     # (1/2){O, v_x} of a random Hermitian O sees the coherences between p_z and the
     # in-plane orbitals, which must vanish in both paths
     mix = random_hermitian(np.random.default_rng(5), 3)
@@ -119,7 +120,7 @@ def test_lifting_the_degeneracy_is_continuous_for_every_contribution(texture, na
     a, b = _parts(r, op), _parts(lifted, op)
     scale = np.abs(a).max()
     assert scale > 1e-8
-    assert np.allclose(a, b, rtol=0, atol=2e-7 * scale)
+    assert np.allclose(a, b, rtol=0, atol=2e-5 * scale)
 
 
 def _rotated_solution(model, disorder, rng):
@@ -253,3 +254,108 @@ def test_kramers_spin_hall_against_the_ladder_is_the_massive_dirac_witness():
     assert values[0] == pytest.approx(-1 / (8 * np.pi) * (1 + 6 / 7), rel=1e-9)
     richardson = 2 * ladders[1] - ladders[0]
     assert values[0] / richardson == pytest.approx((13 / 28) / (40 / 49), abs=5e-4)
+
+
+# --- films (docs/theory.md §12: the characteristic step per component) ---------------------
+
+def _film(model, disorder, p, cells=24, angles=32):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mk.solve_slab(model, disorder, mk.Strip(100.0, p, cells=cells), MU, FIELD,
+                             angles=angles)
+
+
+def _profile_parts(r, op):
+    d = r.density(op)
+    return np.array([d.intraband, d.gradient, d.disorder])
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5])
+def test_film_with_an_accidental_degeneracy_equals_the_lifted_model(p):
+    """The matrix path of the film (degenerate p_z and in-plane transverse band) against
+    the scalar path of the same film with the degeneracy lifted by 1e-6 eV: every
+    contribution of every profile, up to the O(delta / mu) change of the p_z band."""
+    model = _texture()
+    disorder = mk.PointDisorder.from_tau(model, MU, 100.0)
+    a, b = _film(model, disorder, p), _film(_texture(1e-6), disorder, p)
+    assert a.solution.blocks is not None and b.solution.blocks is None
+    assert a.conductance_ratio() == pytest.approx(b.conductance_ratio(), rel=2e-5)
+    mix = random_hermitian(np.random.default_rng(5), 3)
+    for op in (ops.orbital(model, "z"), ops.current(model, mix, 0), ops.charge_current(model, 0)):
+        pa, pb = _profile_parts(a, op), _profile_parts(b, op)
+        scale = np.abs(pa).max()
+        assert scale > 0
+        assert np.allclose(pa, pb, rtol=0, atol=2e-5 * scale)
+
+
+def test_specular_film_with_matrix_distributions_equals_its_bulk():
+    """p = 1: the wall mirror maps each component onto its partner's (frames paired by
+    M = Pi exp(-i pi L_y)), so the film is the bulk (matrix path) to rounding."""
+    model = _texture()
+    disorder = mk.PointDisorder.from_tau(model, MU, 100.0)
+    r = _film(model, disorder, 1.0)
+    assert r.conductance_ratio() == pytest.approx(1.0, rel=1e-10)
+    mix = random_hermitian(np.random.default_rng(8), 3)
+    for op in (ops.current(model, mix, 0), ops.orbital_current(model, "z", "y")):
+        d, bulk = r.density(op), r.bulk.density(op)
+        scale = abs(bulk.intraband) + abs(bulk.disorder) + abs(bulk.intrinsic)
+        assert scale > 0
+        for part in ("intraband", "disorder"):
+            assert np.allclose(getattr(d, part), getattr(bulk, part), rtol=0, atol=1e-9 * scale)
+        assert np.allclose(d.gradient, 0.0, atol=1e-9 * scale)
+
+
+def test_film_is_gauge_covariant_under_a_constant_unitary():
+    """A constant unitary u of the whole basis (h, L and the operator rotated): the mirror
+    operator, the frames and every contribution of the profiles follow."""
+    model = _texture()
+    disorder = mk.PointDisorder.from_tau(model, MU, 100.0)
+    rng = np.random.default_rng(9)
+    u = random_unitary(rng, 3)
+    rotated = from_callable(lambda k: u @ model.hamiltonian(k) @ u.conj().T, 2,
+                            velocity=lambda k: u @ model.velocity(k) @ u.conj().T,
+                            orbital_matrices=u @ model.orbital_matrices @ u.conj().T,
+                            momentum_scale=1.0)
+    o = random_hermitian(rng, 3)
+    a = _profile_parts(_film(model, disorder, 0.5), ops.current(model, o, 0))
+    b = _profile_parts(_film(rotated, disorder, 0.5), ops.current(rotated, u @ o @ u.conj().T, 0))
+    assert np.allclose(a, b, rtol=0, atol=1e-9 * np.abs(a).max())
+
+
+def test_matrix_gradient_kernel_reduces_to_the_scalar_kernel():
+    """sum over the diagonal components of G_q (X_q = projector on one state of the
+    block) equals the scalar kernel of docs/theory.md §5.2 for X = P_n."""
+    from mesokinetics.boltzmann.blocks import block_basis
+    from mesokinetics.coherence import gradient_kernel
+    from mesokinetics.disorder import matrix_dos
+
+    model = _texture()
+    shell = sample_shell(model, MU, mk.Numerics(angles=16))
+    blocks = block_basis(shell, matrix_dos(shell), 1.0)
+    op = ops.current(model, random_hermitian(np.random.default_rng(2), 3), 0)
+    op_eig = op.in_eigenbasis(shell.bands)
+    per = blocks.gradient_traces(shell.bands, shell.eigen_mask, op_eig)  # (Q, d)
+    summed = np.zeros((len(shell), 2))
+    np.add.at(summed, blocks.point, per * blocks.drive[:, None])
+    scalar = gradient_kernel(shell.bands, shell.eigen_mask, op_eig)
+    deg = shell.multiplicity > 1
+    assert np.abs(scalar[deg]).max() > 1e-6
+    assert np.allclose(summed[deg], scalar[deg], rtol=0, atol=1e-12 * np.abs(scalar).max())
+
+
+def test_kramers_pairs_never_acquire_a_traceless_part_in_a_film():
+    """PT maps every k to itself, so each Kramers projector and hence S(y) = sum g P_n is
+    PT-even at every y, and P_n S(y) P_n is proportional to P_n: the traceless part of the
+    matrix distribution is never driven, in the bulk or near walls (docs/theory.md §12).
+    Measured on a diffuse two-cone (BHZ-type) strip: traceless amplitudes 1.6e-16 of the
+    trace part; the film equals the scalar path."""
+    model = _bhz()
+    mu = 0.2
+    disorder = mk.PointDisorder.from_tau(model, mu, 100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = mk.solve_slab(model, disorder, mk.Strip(100.0, 0.0, cells=16), mu, FIELD,
+                          angles=32)
+    sol = r.solution
+    traceless = sol.block_g * (1 - sol.blocks.drive)[:, None]
+    assert np.abs(traceless).max() < 1e-12 * np.abs(sol.block_g).max()

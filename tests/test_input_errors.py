@@ -118,9 +118,10 @@ def test_mean_free_path_conversion_for_a_parabolic_band():
     assert kf / model.m * tau == pytest.approx(ell, rel=1e-12)
 
 
-def test_degenerate_bands_with_spin_warn_only_in_finite_samples():
-    """Footnote [72]: degenerate bands with spin-orbit coupling have a traceless intraband
-    part. solve_uniform carries it (issue 13, no warning); films still omit it and say so."""
+def test_degenerate_bands_warn_only_where_the_scalar_approximation_remains():
+    """Footnote [72]: degenerate bands may have a traceless intraband part. solve_uniform
+    and solve_slab carry it (issue 13, no warning); cross-sections and periodic strips
+    keep one scalar per band and say so."""
     from mesokinetics.bands import band_groups
     from mesokinetics.models import PAULI
 
@@ -134,9 +135,12 @@ def test_degenerate_bands_with_spin_warn_only_in_finite_samples():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         mk.solve_uniform(model, DIS, 0.5, (1.0, 0.0), angles=8)
-    with pytest.warns(mk.ValidityWarning, match="traceless"):
         film = mk.solve_slab(model, DIS, mk.Strip(50.0, 0.0, cells=8), 0.5, (1.0, 0.0), angles=8)
-    assert any("traceless" in m for m in film.validity)
+    assert film.validity == []
+    with pytest.warns(mk.ValidityWarning, match="traceless"):
+        cell = mk.solve_periodic_strip(model, DIS, mk.PeriodicStrip(10.0, 50.0, 0.0, cells=(2, 8)),
+                                       0.5, (1.0, 0.0), angles=8)
+    assert any("traceless" in m for m in cell.validity)
 
 
 # --------------------------------------------------------------------------------------

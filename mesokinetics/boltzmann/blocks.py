@@ -58,6 +58,25 @@ class BlockBasis:
             hermitian_coefficients(_frame_block(op_eig, pts, idx, c)).ravel()
             for pts, idx, c in self.frames])
 
+    def gradient_traces(self, bands, shell_mask: np.ndarray, op_eig: np.ndarray) -> np.ndarray:
+        """G^i_q = -Re Tr[o X_q A^i_(n, out)] for every component, (Q, d): the gradient
+        kernel of docs/theory.md §12 (rho2 = -(1/2)(grad r_n . A_nm + A_mn . grad r_n)),
+        which reduces to the scalar kernel of §5.2 for X = P_n. Units: operator unit x nm.
+
+        In the frame C: Tr[o X A] = Tr[b F], F = C^dagger (A o)_nn C, so
+        G = -coefficients of (F + F^dagger)/2."""
+        inv = bands.inverse_gaps(1) * shell_mask[:, :, None]  # 1/(e_a - e_b), a in band
+        out = []
+        for i in range(bands.velocity_eig.shape[1]):
+            a_eig = -1j * bands.velocity_eig[:, i] * inv  # A^i_ab = i v_ab / (e_b - e_a)
+            ao = a_eig @ op_eig
+            per = []
+            for pts, idx, c in self.frames:
+                f = _frame_block(ao, pts, idx, c)
+                per.append(hermitian_coefficients((f + np.conj(np.swapaxes(f, -1, -2))) / 2).ravel())
+            out.append(-np.concatenate(per))
+        return np.stack(out, axis=-1)
+
     def disorder_traces(self, m_eig: np.ndarray, dos_eig: np.ndarray) -> np.ndarray:
         """Im Tr[m X_q D] for every component, (Q,): the r_n D P_m and P_n D r_m terms of
         the disorder coherence (docs/theory.md §12), with m_ba = o_ba / (e_a - e_b) for a
@@ -85,9 +104,18 @@ def _unit_hermitian(w: int) -> np.ndarray:
     return hermitian_from_coefficients(np.eye(w * w), w)
 
 
-def block_basis(shell, dos: np.ndarray, gamma: float) -> BlockBasis | None:
+def block_basis(shell, dos: np.ndarray, gamma: float, *, partner: np.ndarray | None = None,
+                mirror: np.ndarray | None = None) -> BlockBasis | None:
     """The matrix components of the degenerate bands of ``shell`` (None if every band
-    on it is simple). ``dos`` is the matrix DOS D at the shell energy (N x N)."""
+    on it is simple). ``dos`` is the matrix DOS D at the shell energy (N x N).
+
+    With ``partner`` (mirror state of each point, :func:`~mesokinetics.boltzmann.walls.
+    mirror_partners`) and the wall mirror ``mirror`` (N x N unitary), the frame of the
+    second point of each mirror pair is the mirror image of the first, V' = M V, so that
+    specular reflection r' = M r M^dagger maps component q of a point onto component q of
+    its partner (docs/theory.md §12). M commutes with D, so the rates agree (checked)."""
+    from .walls import UnsupportedCombination
+
     bands = shell.bands
     mult = shell.multiplicity
     if not np.any(mult > 1):
@@ -101,6 +129,21 @@ def block_basis(shell, dos: np.ndarray, gamma: float) -> BlockBasis | None:
         un = u[pts][:, :, idx]  # (P_n, N, w)
         d_block = np.conj(np.swapaxes(un, -1, -2)) @ dos @ un
         d_val, c = np.linalg.eigh(d_block)  # (P_n, w), (P_n, w, w)
+        if partner is not None:
+            image = np.searchsorted(pts, partner[pts])  # position of each point's partner
+            first = np.nonzero(image > np.arange(len(pts)))[0]
+            second = image[first]
+            c[second] = np.conj(np.swapaxes(un[second], -1, -2)) @ mirror @ un[first] @ c[first]
+            d_full = np.conj(np.swapaxes(c[second], -1, -2)) @ d_block[second] @ c[second]
+            scale = np.max(np.abs(d_val))
+            off = np.abs(d_full - d_val[first][:, :, None] * np.eye(w))
+            gram = np.conj(np.swapaxes(c[second], -1, -2)) @ c[second] - np.eye(w)
+            if len(first) and (np.max(off) > 1e-8 * scale or np.max(np.abs(gram)) > 1e-8):
+                raise UnsupportedCombination(
+                    "the wall mirror does not map the degenerate subspaces (or their "
+                    "scattering) of mirror partners onto each other on this shell; use fully "
+                    "diffuse walls")
+            d_val[second] = d_val[first]
         v = un @ c
         b = _unit_hermitian(w)  # (w^2, w, w)
         x = v[:, None] @ b[None] @ np.conj(np.swapaxes(v, -1, -2))[:, None]  # (P_n, w^2, N, N)

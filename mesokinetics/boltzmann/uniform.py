@@ -153,7 +153,17 @@ class _Components:
 
 
 def mean_free_path(solution: ShellSolution) -> float:
-    """DOS-weighted Fermi-surface average of |v_n| tau_n (nm), docs/theory.md §3."""
+    """DOS-weighted Fermi-surface average of |v_n| tau (nm), docs/theory.md §3; on a
+    degenerate band with matrix components, tau is averaged over the states of the block
+    (the eigenstates of D_n, rates gamma d_a, docs/theory.md §12)."""
     shell = solution.shell
     w = shell.weight * shell.multiplicity
-    return float(np.sum(w * np.linalg.norm(shell.velocity, axis=1) * solution.tau) / np.sum(w))
+    tau = solution.tau
+    blocks = solution.blocks
+    if blocks is not None:
+        tau = tau.copy()
+        per_state = np.zeros(len(shell))
+        np.add.at(per_state, blocks.point, blocks.drive / blocks.rate)
+        degenerate = np.unique(blocks.point)
+        tau[degenerate] = per_state[degenerate] / shell.multiplicity[degenerate]
+    return float(np.sum(w * np.linalg.norm(shell.velocity, axis=1) * tau) / np.sum(w))

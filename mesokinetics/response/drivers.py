@@ -49,17 +49,17 @@ def _map_nodes(items: list, solve: Callable, progress: Progress | None) -> list:
 
 
 def _scalar_degenerate_message(model: Model) -> str | None:
-    """Finite samples keep one scalar g_n per degenerate band (docs/theory.md §12): exact
-    without spin-orbit coupling, but near walls a Kramers pair with spin-orbit coupling
-    also carries a traceless intraband part, which films and cross-sections do not solve
-    yet (uniform samples do)."""
-    if model.spin_matrices is None or not np.any(np.bincount(band_groups(model)) > 1):
+    """Cross-sections keep one scalar g_n per degenerate band (docs/theory.md §12). That is
+    exact for Kramers pairs (PT keeps their intraband block proportional to P_n, also
+    near walls) and without spin-orbit coupling, but not for other degeneracies (orbital
+    doublets), whose traceless part near walls is then omitted."""
+    if not np.any(np.bincount(band_groups(model)) > 1):
         return None
-    return ("the model has degenerate bands and a spin degree of freedom: films and "
-            "cross-sections keep one scalar distribution per degenerate band, so the "
-            "traceless (pseudospin) part of the intraband density matrix that walls induce "
-            "with spin-orbit coupling is omitted (docs/theory.md §12; solve_uniform treats "
-            "it exactly); spin responses near walls may be incomplete")
+    return ("the model has degenerate bands: cross-sections keep one scalar distribution "
+            "per degenerate band, which is exact for Kramers pairs (docs/theory.md §12) but "
+            "omits the traceless part of the intraband density matrix that walls induce in "
+            "other degenerate bands (e.g. orbital doublets); solve_uniform and solve_slab "
+            "carry it")
 
 
 def _uniform(model, disorder, mu, field, temperature, energy_points, num: Numerics,
@@ -118,23 +118,26 @@ def solve_uniform(
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-                   grazing_axis: int, sample_name: str) -> tuple[UniformResponse, float]:
+                   grazing_axis: int, sample_name: str, *,
+                   matrix: bool = False) -> tuple[UniformResponse, float]:
     """The bulk solution on the shells a finite sample will use (graded towards grazing
     incidence on walls normal to ``grazing_axis``), and the mean free path (nm) at mu
     that grades its mesh. ``sample_name`` names the sample in the error raised when mu has
-    no Fermi surface (a finite sample carries no intraband current without one)."""
-    # finite samples still carry one scalar g_n per degenerate band, so their bulk
-    # reference (subtracted by accumulation()) must be the same approximation
+    no Fermi surface (a finite sample carries no intraband current without one).
+    ``matrix``: the finite solver carries matrix distributions on degenerate bands
+    (films); otherwise (cross-sections) one scalar per band, and the bulk the same."""
+    # the bulk reference (subtracted by accumulation()) must be the finite solver's own
+    # approximation: scalar g_n per degenerate band for cross-sections
     bulk = _uniform(model, disorder, mu, field, temperature, energy_points, num, grazing_axis,
-                    None, matrix=False)
+                    None, matrix=matrix)
     if all(node.solution is None for node in bulk.nodes):
         raise ValueError(
             f"mu = {mu} eV has no Fermi surface: {sample_name} carries no intraband current and "
             "needs a Fermi surface; for a purely intrinsic response use solve_uniform"
         )
     bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None,
-                                matrix=False, stacklevel=3)
-    message = _scalar_degenerate_message(model)
+                                matrix=matrix, stacklevel=3)
+    message = None if matrix else _scalar_degenerate_message(model)
     if message is not None:
         warnings.warn(message, ValidityWarning, stacklevel=3)
         bulk.validity.append(message)
@@ -197,7 +200,7 @@ def solve_slab(
     num = resolve_numerics(numerics, options)
     check_resources(model, num, cells=slab.cells)
     bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
-                               normal, "a film or strip")
+                               normal, "a film or strip", matrix=True)
     faces = slab.faces(mfp)
     nodes = _finite_nodes(
         bulk, lambda sol: solve_slab_shell(sol.shell, disorder, slab, field, faces, sol, method),

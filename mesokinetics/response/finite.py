@@ -108,10 +108,12 @@ class FiniteSampleResponse(Saving):
             shell = sol.shell
             op_eig = op.in_eigenbasis(shell.bands)
             g = sol.g.T  # (J, P)
-            parts[0] += node.weight * intraband_density(shell, g, op_eig)
+            blocks = getattr(sol, "blocks", None)  # matrix distributions, docs/theory.md §12
+            kw = {} if blocks is None else {"blocks": blocks, "block_rho": sol.block_g.T}
+            parts[0] += node.weight * intraband_density(shell, g, op_eig, **kw)
             parts[2] += node.weight * self._gradient_density(sol, op_eig)
             parts[3] += node.weight * disorder_density(shell, g, sol.moment, sol.dos,
-                                                       self.disorder.gamma, op_eig)
+                                                       self.disorder.gamma, op_eig, **kw)
         parts[1] = self.bulk.density(op).intrinsic  # local and uniform: the bulk value
         return Contributions(parts[0], parts[1], parts[2], parts[3],
                              f"{op.unit} nm^-{self.model.dim}")
@@ -173,7 +175,14 @@ class SlabResponse(FiniteSampleResponse):
         shell = sol.shell
         normal = self.slab.normal_axis(self.model.dim)
         kern = gradient_kernel(shell.bands, shell.eigen_mask, op_eig)[:, normal]
-        return sol.gradient.T @ (shell.weight * kern)
+        if sol.blocks is None:
+            return sol.gradient.T @ (shell.weight * kern)
+        # degenerate bands: the gradient of the matrix distribution, docs/theory.md §12
+        simple = shell.multiplicity == 1
+        blocks = sol.blocks
+        kern_b = blocks.gradient_traces(shell.bands, shell.eigen_mask, op_eig)[:, normal]
+        return (sol.gradient.T[:, simple] @ (shell.weight * kern)[simple]
+                + sol.block_gradient.T @ (shell.weight[blocks.point] * kern_b))
 
     def sheet_conductance(self) -> float:
         """The width integral int_0^W j.Ehat dy / |E| (e^2/hbar nm^(3-d)), equal to

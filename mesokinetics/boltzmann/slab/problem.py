@@ -13,8 +13,9 @@ from ...disorder import hermitian_from_coefficients, shell_traces
 from ...samples import Fuchs
 from ...sampling import Shell
 from ...units import ELECTRON_CHARGE
+from ..blocks import BlockBasis, block_basis
 from ..neutrality import homogeneous_modes
-from ..walls import mirror_partners
+from ..walls import mirror_operator, mirror_partners
 
 
 @dataclass
@@ -45,6 +46,11 @@ class SlabShellSolution:
     residual: float
     consistency: float
     iterations: int | None = None
+    #: matrix components of degenerate bands (docs/theory.md §12) and their cell averages
+    #: and gradients (Q, J); g and gradient then hold Tr[r_n] / w_n per point
+    blocks: BlockBasis | None = None
+    block_g: np.ndarray | None = None
+    block_gradient: np.ndarray | None = None
 
     @property
     def widths(self) -> np.ndarray:
@@ -79,17 +85,28 @@ class SlabProblem:
     modes: np.ndarray
     g0: np.ndarray
     dos: np.ndarray
+    #: matrix components of degenerate bands (docs/theory.md §12): when given, every array
+    #: above runs over components q instead of shell points, and ``components`` holds
+    #: their shell weight w_q, inner-product weight Tr[X_q X_q], particle number Tr[X_q]
+    #: and the simple-band points that come first
+    blocks: BlockBasis | None = None
+    components: dict | None = None
 
     def __post_init__(self):
         self.widths = np.diff(self.faces)
         self.up = self.velocity_normal > 0
         self.start = np.where(self.up, 0, 1)
         self.lam = np.abs(self.velocity_normal) * self.tau
-        w = self.shell.weight
+        if self.components is None:
+            w = self.shell.weight
+            norm = number = self.shell.multiplicity
+        else:
+            w, norm, number = (self.components[k] for k in ("weight", "norm", "number"))
+        self.weight = w
         self.wt = w[:, None] * self.traces  # S_j = sum_p wT_p <g_p>_j
         self.ct = self.coupling[:, None] * self.traces  # q_p = src_p + cT_p . s_j
-        self.charge = (w * self.shell.multiplicity)[:, None] * self.g0  # neutrality weights
-        self.flux = w * self.shell.multiplicity * self.velocity_normal
+        self.charge = (w * norm)[:, None] * self.g0  # neutrality weights
+        self.flux = w * number * self.velocity_normal
         # e^{-a} and (1 - e^{-a})/a per point and cell, in downstream order (k-major)
         self._order = np.where(self.up[None, :], np.arange(self.cells)[:, None],
                                self.cells - 1 - np.arange(self.cells)[:, None])  # (J, P)
@@ -105,6 +122,8 @@ class SlabProblem:
         for col, wall in enumerate(self.diffuse_walls):
             self.kappa[:, col] += np.where(self.start == wall, (1 - rho) / den, 0.0)
             self.kappa[:, col] += np.where(self.start[pp] == wall, rho * e[pp] * (1 - rho[pp]) / den, 0.0)
+        if self.components is not None:  # diffuse re-emission C P_n: the diagonal components
+            self.kappa *= number[:, None]
         # scale of S that the field alone produces without cancellations (for diagnostics)
         self.scale = max(np.sqrt(len(self.widths)) * np.linalg.norm(
             (w * np.abs(self.source) * self.tau) @ np.abs(self.traces)), np.finfo(float).tiny)
@@ -112,8 +131,6 @@ class SlabProblem:
     @classmethod
     def build(cls, shell, disorder, slab, field, faces, uniform):
         normal = slab.normal_axis(shell.bands.model.dim)
-        traces = shell_traces(shell)
-        coupling = disorder.gamma / shell.multiplicity
         npts = len(shell)
         walls = slab.walls
         all_diffuse = all(isinstance(wl, Fuchs) and wl.p == 0 for wl in walls)
@@ -124,6 +141,11 @@ class SlabProblem:
             kperp = np.abs(shell.k[:, normal])
             rho = np.where(vy > 0, walls[0].specularity(kperp), walls[1].specularity(kperp))
         diffuse = tuple(i for i, wl in enumerate(walls) if not wl.fully_specular)
+        if uniform.blocks is not None:
+            return cls._build_blocks(shell, disorder, field, faces, uniform, normal, partner,
+                                     vy, rho, diffuse, all_diffuse)
+        traces = shell_traces(shell)
+        coupling = disorder.gamma / shell.multiplicity
         if diffuse:  # diffuse re-emission mixes all bands: only the total charge is conserved
             modes, g0 = (shell.weight @ traces)[None, :], np.ones((npts, 1))
         else:  # fully specular: every conserved density of the uniform problem survives
@@ -131,6 +153,47 @@ class SlabProblem:
         return cls(shell, faces, uniform.tau, traces, coupling,
                    ELECTRON_CHARGE * shell.velocity @ field, vy, partner, rho, diffuse,
                    modes, g0, uniform.dos)
+
+    @classmethod
+    def _build_blocks(cls, shell, disorder, field, faces, uniform, normal, partner, vy, rho,
+                      diffuse, all_diffuse):
+        """The slab problem over matrix components (docs/theory.md §12): each component
+        is transported along its point's characteristic with its own rate; specular
+        walls map component q of a point onto component q of its mirror partner (frames
+        paired by the wall mirror), diffuse walls re-emit C P_n."""
+        mirror = None if all_diffuse else mirror_operator(shell.bands.model, normal)
+        blocks = block_basis(shell, uniform.dos, disorder.gamma,
+                             partner=None if all_diffuse else partner, mirror=mirror)
+        simple = np.nonzero(shell.multiplicity == 1)[0]
+        traces = np.concatenate([shell_traces(shell)[simple], blocks.traces])
+        point = np.concatenate([simple, blocks.point])
+        ns = len(simple)
+        # component index of (point, beta): simple points first, then the blocks, w^2
+        # consecutive components per point
+        bp = blocks.point
+        new_run = np.r_[True, bp[1:] != bp[:-1]]
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(bp)), 0))
+        first = np.zeros(len(shell), int)
+        first[simple] = np.arange(ns)
+        first[bp[new_run]] = ns + np.nonzero(new_run)[0]
+        beta = np.concatenate([np.zeros(ns, int), np.arange(len(bp)) - run_start])
+        comp_partner = first[partner[point]] + beta
+        number = np.concatenate([np.ones(ns), blocks.drive])  # Tr[X_q]
+        tau = np.concatenate([uniform.tau[simple], 1.0 / blocks.rate])
+        coupling = np.concatenate([disorder.gamma / shell.multiplicity[simple],
+                                   np.full(len(blocks), disorder.gamma)])
+        weight = shell.weight[point]
+        norm = np.ones(len(point))  # Tr[X_q X_q]: 1 for P_n of a simple band and for b_q
+        if diffuse:  # the conserved charge: r = P_n everywhere
+            modes, g0 = ((weight * number) @ traces)[None, :], number[:, None].copy()
+        else:
+            modes, g0 = homogeneous_modes(traces, weight, tau, coupling)
+        components = {"weight": weight, "norm": norm, "number": number, "point": point,
+                      "simple": simple}
+        return cls(shell, faces, tau, traces, coupling,
+                   ELECTRON_CHARGE * (shell.velocity @ field)[point] * number, vy[point],
+                   comp_partner, rho[point], diffuse, modes, g0, uniform.dos, blocks,
+                   components)
 
     @property
     def cells(self) -> int:
@@ -183,10 +246,26 @@ class SlabProblem:
         wall_constants = [np.nan, np.nan]
         for col, wall in enumerate(self.diffuse_walls):
             wall_constants[wall] = float(constants[col])
+        gradient = np.diff(g_faces, axis=1) / self.widths
+        moment = hermitian_from_coefficients(recomputed, self.shell.bands.model.size)
+        if self.blocks is None:
+            return SlabShellSolution(
+                self.shell, self.faces, g_avg, g_faces, gradient, moment, self.tau, self.dos,
+                tuple(wall_constants), len(self.modes), residual, consistency)
+        ns = len(self.components["simple"])
+        points = [self._per_point(x) for x in (g_avg, g_faces, gradient)]
         return SlabShellSolution(
-            self.shell, self.faces, g_avg, g_faces, np.diff(g_faces, axis=1) / self.widths,
-            hermitian_from_coefficients(recomputed, self.shell.bands.model.size), self.tau,
-            self.dos, tuple(wall_constants), len(self.modes), residual, consistency)
+            self.shell, self.faces, *points, moment, self.tau, self.dos,
+            tuple(wall_constants), len(self.modes), residual, consistency,
+            blocks=self.blocks, block_g=g_avg[ns:], block_gradient=gradient[ns:])
+
+    def _per_point(self, x: np.ndarray) -> np.ndarray:
+        """Per shell point (P, ...) from per component (Q, ...): the value of a simple
+        band, the trace part Tr[r_n] / w_n of a degenerate one."""
+        shell, comp = self.shell, self.components
+        out = np.zeros((len(shell),) + x.shape[1:])
+        np.add.at(out, comp["point"], x * comp["number"].reshape((-1,) + (1,) * (x.ndim - 1)))
+        return out / shell.multiplicity.reshape((-1,) + (1,) * (x.ndim - 1))
 
 
 def _cell_factors(h, lam):
