@@ -18,6 +18,7 @@ from .numerics import Numerics
 from .response import (Contributions, PeriodicStripResponse, SectionResponse, SlabResponse,
                        UniformResponse, solve_cross_section, solve_periodic_strip, solve_slab,
                        solve_uniform)
+from .response.scan import FermiLevelScan, scan_fermi_level
 from .samples import Film, Fuchs, GmshSection, PeriodicStrip, Rectangle, Slab, Soffer, Strip, disk, polygon
 from .sampling import ShellSamplingError
 from .validity import ValidityWarning
@@ -40,7 +41,7 @@ __all__ = [
     "kubo", "topology", "models", "reference", "operators", "units",
     "PointDisorder", "Numerics", "ShellSamplingError", "ValidityWarning",
     "Contributions", "Density",
-    "solve_uniform", "UniformResponse",
+    "solve_uniform", "UniformResponse", "scan_fermi_level", "FermiLevelScan",
     "solve_slab", "SlabResponse",
     "solve_cross_section", "SectionResponse",
     "solve_periodic_strip", "PeriodicStripResponse",

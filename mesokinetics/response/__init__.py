@@ -8,8 +8,9 @@ from .finite import FiniteSampleResponse, PeriodicStripResponse, SectionResponse
 from .nodes import EnergyNode, FiniteNode, node_at_mu
 from .parts import Contributions
 from .uniform import UniformResponse
+from .scan import FermiLevelScan, scan_fermi_level
 
 __all__ = ["solve_uniform", "solve_slab", "solve_cross_section", "solve_periodic_strip",
            "bulk_reference", "mean_free_path", "Contributions", "UniformResponse",
            "FiniteSampleResponse", "SlabResponse", "SectionResponse", "PeriodicStripResponse",
-           "EnergyNode", "FiniteNode", "node_at_mu"]
+           "EnergyNode", "FiniteNode", "node_at_mu", "scan_fermi_level", "FermiLevelScan"]

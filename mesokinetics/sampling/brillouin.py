@@ -360,9 +360,109 @@ def _sea_1d(model, mu, numerics):
 # --------------------------------------------------------------------------------------
 
 _CUBE = np.array(list(product((0, 1), repeat=3)))  # corner offsets, index = 4a + 2b + c
-_TETS = np.array([[0, int(np.dot(e1, [4, 2, 1])), int(np.dot(e1 + e2, [4, 2, 1])), 7]
-                  for p in permutations(range(3))
-                  for e1, e2 in [(np.eye(3, dtype=int)[p[0]], np.eye(3, dtype=int)[p[1]])]])
+
+
+def _kuhn_table(d: int) -> np.ndarray:
+    """Kuhn (Freudenthal) simplices of the unit d-cube along each body diagonal.
+
+    Returns (2^d, d!, d + 1) corner indices (corners in ``product((0, 1), repeat=d)``
+    order, index sum_i bit_i 2^(d-1-i)): for the orientation o with signs
+    s = (-1, 1)[bits of o], the d! monotone paths from the corner c = (s < 0) to the
+    opposite one, c -> c + s_p0 e_p0 -> c + s_p0 e_p0 + s_p1 e_p1 -> ... for every
+    permutation p. Vertex j of the path for (s, p) is mapped by a signed permutation g of
+    the axes to vertex j of the path for (g s, g p), so a triangulation that orients each
+    cell by the signs of its centre (:func:`_orientations`) is mapped onto itself, vertex
+    order included, by every signed permutation of the axes."""
+    powers = 2 ** np.arange(d - 1, -1, -1)
+    table = np.zeros((2**d, int(np.prod(np.arange(1, d + 1))), d + 1), int)
+    for o, signs in enumerate(product((-1, 1), repeat=d)):
+        signs = np.array(signs)
+        start = (signs < 0).astype(int)
+        for j, perm in enumerate(permutations(range(d))):
+            v = start.copy()
+            path = [int(v @ powers)]
+            for axis in perm:
+                v[axis] += signs[axis]
+                path.append(int(v @ powers))
+            table[o, j] = path
+    return table
+
+
+_KUHN = {2: _kuhn_table(2), 3: _kuhn_table(3)}
+_TETS = _KUHN[3][-1]  # the orientation (+, +, +): the 6 tetrahedra around the 000-111 diagonal
+
+#: fractional distance below which a cell centre counts as lying on a mirror plane u_i = 0
+#: or 1/2 (cell centres sit on multiples of 1/(2^(refine + 1) bz_grid), far coarser)
+_MIRROR_TOL = 1e-9
+
+
+def _orientations(centers: np.ndarray, size: float | None = None):
+    """Mirror-symmetric orientation of the simplices of cells centred at ``centers``
+    (C, d) in fractional coordinates, of side ``size``.
+
+    The Kuhn diagonal of a cell points away from the nearest mirror plane u_i = 0 (mod 1)
+    along each axis: s_i = sign(w_i), w_i = u_i - round(u_i) in [-1/2, 1/2]. The mirror
+    u_i -> -u_i (and every signed permutation of the axes, the point group of square,
+    cubic, tetragonal and orthorhombic lattices in fractional coordinates) maps a cell with
+    signs s onto the cell with the mirrored signs, so the triangulation of the grid has the
+    lattice's symmetry. A cell centred on a mirror plane (w_i = 0 or +-1/2: only for odd
+    ``bz_grid``) is its own image: it is triangulated along both orientations of that axis
+    with half the weight each.
+
+    In 2D with ``size`` = 1/m, m even, the diagonals alternate instead in a checkerboard,
+    "/" on cells with i + j even (i, j the cell indices): the mirror i -> m - 1 - i flips
+    the parity and maps "/" to "\\", the swap keeps both, so this is symmetric too, and,
+    like the former fixed diagonal, it mixes diagonals radial and tangential to a Fermi
+    line about Gamma, whose errors partly cancel (the lattice Rashba spin Hall
+    cancellation of tests/test_lattice.py leaves 8 pi j = 1.5e-6 with the radial diagonals
+    alone, 4.4e-7 with the fixed one, 7.3e-7 with the checkerboard).
+
+    Returns (cell index (K,), orientation index (K,) into :func:`_kuhn_table`, weight
+    factor (K,))."""
+    c, d = centers.shape
+    w = centers - np.round(centers)
+    ambiguous = (np.abs(w) < _MIRROR_TOL) | (np.abs(np.abs(w) - 0.5) < _MIRROR_TOL)
+    bits = (w > 0).astype(int)  # sign -1 -> bit 0, +1 -> bit 1 (product((-1, 1)) order)
+    index = np.arange(c)
+    factor = np.ones(c)
+    for axis in range(d):
+        amb = np.nonzero(ambiguous[index, axis])[0]
+        if len(amb) == 0:
+            continue
+        bits[amb, axis] = 0
+        flipped = bits[amb].copy()
+        flipped[:, axis] = 1
+        index = np.concatenate([index, index[amb]])
+        bits = np.concatenate([bits, flipped])
+        factor[amb] *= 0.5
+        factor = np.concatenate([factor, factor[amb]])
+    if d == 2 and size is not None:
+        m = 1.0 / size
+        if abs(m - np.rint(m)) < 1e-6 and int(np.rint(m)) % 2 == 0:
+            # checkerboard: cells with i + j odd take the tangential diagonal, oriented
+            # by flipping the sign of the axis nearer its mirror plane (|w| smaller), which
+            # keeps the vertex order equivariant too; cells with |w_x| = |w_y| (on the
+            # diagonal mirror) take both tangential orientations with half weight
+            ij = np.floor(centers[index] / size).astype(int)
+            # "/" on cells with i + j even, "\\" on odd ones; "/" is radial in the
+            # quadrants with sign(w_x) = sign(w_y)
+            tangential = ((ij.sum(1) % 2) == 1) ^ (bits[:, 0] != bits[:, 1])
+            aw = np.abs(w[index])
+            tie = tangential & (np.abs(aw[:, 0] - aw[:, 1]) < _MIRROR_TOL)
+            flip = np.where(aw[:, 0] > aw[:, 1], 1, 0)  # the axis to flip
+            rows = np.nonzero(tangential)[0]
+            bits[rows, flip[rows]] = 1 - bits[rows, flip[rows]]
+            t = np.nonzero(tie)[0]
+            if len(t):
+                other = bits[t].copy()
+                other[:, 1 - flip[t]] = 1 - other[:, 1 - flip[t]]
+                other[:, flip[t]] = 1 - other[:, flip[t]]
+                factor[t] *= 0.5
+                index = np.concatenate([index, index[t]])
+                bits = np.concatenate([bits, other])
+                factor = np.concatenate([factor, factor[t]])
+    powers = 2 ** np.arange(d - 1, -1, -1)
+    return index, bits @ powers, factor
 
 
 def _shell_3d(model, energy, numerics):
@@ -378,11 +478,16 @@ def _shell_3d(model, energy, numerics):
         cubes = np.nonzero(crossed)[0]
         for s in range(0, len(cubes), opts["chunk"]):
             c = cubes[s:s + opts["chunk"]]
-            te = corner_e[c][:, _TETS]  # (C, 6, 4)
-            tx = ((base[c][:, None, :] + _CUBE[None]) / n)[:, _TETS] @ recip  # (C, 6, 4, 3)
+            # mirror-symmetric Kuhn tetrahedra (the lattice's signed permutations map the
+            # triangulation onto itself, so a symmetric band gives a symmetric shell)
+            cell, orient, factor = _orientations((base[c] + 0.5) / n)
+            tets = _KUHN[3][orient]  # (K, 6, 4) corner indices
+            rows = np.arange(len(cell))[:, None, None]
+            te = corner_e[c][cell][rows, tets]  # (K, 6, 4)
+            tx = ((base[c][cell][:, None, :] + _CUBE[None]) / n)[rows, tets] @ recip  # (K, 6, 4, 3)
             p, w = _tetra_surface(te.reshape(-1, 4), tx.reshape(-1, 4, 3), energy)
             pts.append(p)
-            wts.append(w)
+            wts.append(w * np.repeat(factor, 6))
             bnd.append(np.full(len(p), band))
     if not pts or sum(len(p) for p in pts) == 0:
         return _empty_shell(model, energy)
@@ -396,7 +501,16 @@ def _shell_3d(model, energy, numerics):
 
 
 def _tetra_surface(te, tx, energy):
-    """Iso-surface triangles of linear tetrahedra: centroids and delta weights."""
+    """Iso-surface of linear tetrahedra: one node per tetrahedron, at the area centroid of
+    its iso-surface polygon (a triangle or a quadrilateral), with the delta weight
+    area / |grad eps_lin| / (2 pi)^3 (0 where the surface misses the tetrahedron).
+
+    The polygon's area centroid integrates linear functions on it exactly, as the
+    centroids of its triangles do, and it does not depend on how a quadrilateral is cut
+    into triangles (a choice that follows the energy order of the vertices and so, at
+    vertices of equal energy, the rounding): the node set is as symmetric as the
+    triangulation. te (T, 4) eV, tx (T, 4, 3) 1/nm -> points (T, 3), weights (T,), one
+    per tetrahedron (weight 0 for those the surface misses, dropped by the caller)."""
     order = np.argsort(te, axis=1)
     e = np.take_along_axis(te, order, 1)
     x = np.take_along_axis(tx, order[:, :, None], 1)
@@ -421,14 +535,18 @@ def _tetra_surface(te, tx, energy):
     tris.append((a, c, d, s2))
     s3 = (e[:, 2] < energy) & (energy < e[:, 3])
     tris.append((cut(0, 3, s3), cut(1, 3, s3), cut(2, 3, s3), s3))
-    pts, wts = [], []
+    area = np.zeros(len(e))
+    moment = np.zeros((len(e), 3))
     for p0, p1, p2, sel in tris:
-        area = 0.5 * np.linalg.norm(np.cross(p1 - p0, p2 - p0), axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(gnorm[sel] > 0, area / gnorm[sel], 0.0)
-        pts.append((p0 + p1 + p2) / 3)
-        wts.append(w / (2 * np.pi) ** 3)
-    return np.concatenate(pts), np.concatenate(wts)
+        tri = 0.5 * np.linalg.norm(np.cross(p1 - p0, p2 - p0), axis=1)
+        area[sel] += tri
+        moment[sel] += tri[:, None] * (p0 + p1 + p2) / 3
+    hit = (area > 0) & (gnorm > 0)
+    pts = np.zeros((len(e), 3))
+    pts[hit] = moment[hit] / area[hit, None]
+    w = np.zeros(len(e))
+    w[hit] = area[hit] / gnorm[hit] / (2 * np.pi) ** 3
+    return pts, w
 
 
 # --------------------------------------------------------------------------------------
@@ -450,11 +568,64 @@ def _mixed(e, mu):
     return np.any(occ, axis=1) & ~np.all(occ, axis=1)
 
 
+class _EnergyCache:
+    """Band energies at the points a sea builder visits, each computed once.
+
+    Every point the builder evaluates (grid vertices, cell centres, children and their
+    corners) lies on the dyadic lattice of fractional coordinates q / scale,
+    scale = 2^(bz_refine + 1) bz_grid, so integer keys identify it exactly: corners shared
+    by neighbouring cells and by successive refinement levels are diagonalized once, and a
+    cache shared by the seas of several chemical potentials (:meth:`BrillouinZone.seas`)
+    computes each point once for all of them. Points off that lattice (never produced by
+    the builder) are evaluated directly."""
+
+    def __init__(self, model, recip, opts):
+        self.model, self.recip, self.chunk = model, recip, opts["chunk"]
+        self.scale = opts["grid"] * 2 ** (opts["refine"] + 1)
+        self.base = self.scale + 1
+        self.usable = float(self.base) ** model.dim < 2.0**62
+        self.index: dict[int, int] = {}
+        self.values = np.zeros((0, 0))
+        self.size = 0
+
+    def _direct(self, u):
+        return band_energies(self.model, u @ self.recip, self.chunk)
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        """Energies (P, M) at fractional points u (P, d)."""
+        if len(u) == 0:
+            return np.zeros((0, _onehot(self.model).shape[1]))
+        if not self.usable:
+            return self._direct(u)
+        q = u * self.scale
+        qi = np.rint(q)
+        if np.any(np.abs(q - qi) > 1e-6) or qi.min() < 0 or qi.max() > self.scale:
+            return self._direct(u)
+        codes = qi.astype(np.int64) @ (self.base ** np.arange(u.shape[1], dtype=np.int64))
+        uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        rows = np.fromiter((self.index.get(c, -1) for c in uniq.tolist()), np.int64, len(uniq))
+        new = np.nonzero(rows < 0)[0]
+        if len(new):
+            e = self._direct(u[first[new]])
+            if self.values.shape[0] < self.size + len(new):
+                grown = np.empty((max(2 * self.values.shape[0], self.size + len(new)),
+                                  e.shape[1]))
+                if self.size:
+                    grown[:self.size] = self.values[:self.size]
+                self.values = grown
+            rows[new] = np.arange(self.size, self.size + len(new))
+            self.values[self.size:self.size + len(new)] = e
+            self.index.update(zip(uniq[new].tolist(), rows[new].tolist()))
+            self.size += len(new)
+        return self.values[rows[inverse.ravel()]]
+
+
 class _SeaBuilder:
-    def __init__(self, model, mu, opts):
+    def __init__(self, model, mu, opts, cache: _EnergyCache | None = None):
         self.model, self.mu, self.opts = model, mu, opts
         self.recip, self.volume = lattice_geometry(model)
         self.d = model.dim
+        self.cache = cache if cache is not None else _EnergyCache(model, self.recip, opts)
         self.k, self.w = [], []
         x, w = np.polynomial.legendre.leggauss(opts["cell"])
         grid = np.stack(np.meshgrid(*([x / 2] * self.d), indexing="ij"), -1).reshape(-1, self.d)
@@ -463,7 +634,7 @@ class _SeaBuilder:
 
     def energies(self, u):
         shape = u.shape[:-1]
-        e = band_energies(self.model, u.reshape(-1, self.d) @ self.recip, self.opts["chunk"])
+        e = self.cache(u.reshape(-1, self.d))
         return e.reshape(shape + (e.shape[-1],))
 
     def keep(self, u, e, size):
@@ -535,20 +706,27 @@ class _SeaBuilder:
         corner_u, corner_e = corner_u[crossed], corner_e[crossed]
         if len(corner_u) == 0:
             return
-        if d == 2:
-            simplices = np.array([[0, 1, 3], [0, 3, 2]])  # corners (00, 01, 10, 11)
-        else:
-            simplices = _TETS
-        x = corner_u[:, simplices].reshape(-1, d + 1, d)
-        e = corner_e[:, simplices].reshape(-1, d + 1, corner_e.shape[-1])
-        for band in range(e.shape[-1]):
+        # Kuhn simplices oriented away from the nearest mirror planes, so that the pieces
+        # (and hence the sea) have the symmetry of the grid (see _orientations)
+        cell, orient, factor = _orientations(corner_u.mean(1), size)
+        simplices = _KUHN[d][orient]  # (K, d!, d + 1)
+        rows = np.arange(len(cell))[:, None, None]
+        nband = corner_e.shape[-1]
+        x = corner_u[cell][rows, simplices].reshape(-1, d + 1, d)
+        # the weight factor rides along as a last "band" that is constant on each simplex,
+        # so the linear interpolation of the splits carries it to every piece unchanged
+        aug = np.concatenate([corner_e, np.ones(corner_e.shape[:2] + (1,))], axis=-1)
+        aug = aug[cell] * np.concatenate([np.ones(nband), [0.0]]) + \
+            np.concatenate([np.zeros(nband), [1.0]]) * factor[:, None, None]
+        e = aug[rows, simplices].reshape(-1, d + 1, nband + 1)
+        for band in range(nband):
             x, e = _split_band(x, e, band, self.mu)
         vol = np.abs(np.linalg.det(x[:, 1:] - x[:, :1])) / np.prod(np.arange(1, d + 1))
         # pieces where the linearized bands are all full or all empty contribute nothing
-        keep = (vol > 0) & _mixed(e.mean(1), self.mu)
+        keep = (vol > 0) & _mixed(e[:, :, :nband].mean(1), self.mu)
         centroid = x[keep].mean(1)
         self.k.append(centroid @ self.recip)
-        self.w.append(vol[keep] / self.volume)
+        self.w.append(vol[keep] * e[keep, 0, nband] / self.volume)
 
 
 def _split_band(x, e, band, mu):
@@ -650,6 +828,20 @@ class BrillouinZone:
             return _sea_1d(model, energy, numerics)
         opts = bz_options(numerics, model.dim)
         return _SeaBuilder(model, float(energy), opts).build()
+
+    def seas(self, model: Model, energies, numerics: Numerics | None = None) -> list[Sea]:
+        """The Fermi-sea rules of :meth:`sea` at several chemical potentials (eV), node for
+        node the same, built with one energy cache: the grid vertices, cell centres and
+        refinement corners they share are diagonalized once (docs/theory.md §8)."""
+        numerics = numerics or Numerics()
+        energies = [float(e) for e in energies]
+        for e in energies:
+            _check_energy(e)
+        if model.dim == 1:
+            return [_sea_1d(model, e, numerics) for e in energies]
+        opts = bz_options(numerics, model.dim)
+        cache = _EnergyCache(model, lattice_geometry(model)[0], opts)
+        return [_SeaBuilder(model, e, opts, cache).build() for e in energies]
 
 
 def _check_energy(energy):
