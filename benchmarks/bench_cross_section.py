@@ -12,9 +12,13 @@ solve); a square cross-section of 10 mean free paths, diffuse walls.
    (cells x directions x flops per cell at one flop per cycle per core).
 2. Outer GMRES iterations against the cross-section size (2 ... 1000 l), sweeps and
    SuperLU, with the diffusion preconditioner.
+3. Triangles (Gmsh disk of 10 l, h = 0.5 and 0.25 l): the second-order linear discontinuous
+   sweeps (the default on general meshes) against the first-order upwind sweeps
+   (``scheme="upwind"``): CPU, wall, peak RSS (fresh subprocess each), outer iterations and
+   one transport; and the outer iterations on disks of 2 ... 1000 l with ~120 triangles.
 
     python benchmarks/bench_cross_section.py [--cells 32 64 96 128] [--points 256 512 1024 2048]
-        [--splu-limit-gb 6] [--iterations-only] [--no-iterations]
+        [--splu-limit-gb 6] [--iterations-only] [--no-iterations] [--no-triangles]
 """
 
 from __future__ import annotations
@@ -90,8 +94,37 @@ def solve_once(cells, points, transport, size_l=10.0, ell=20.0, precondition=Tru
             "residual": sol.residual}
 
 
+def solve_disk(h_l, points, scheme, size_l=10.0, ell=20.0):
+    """One section solve on a Gmsh disk of diameter size_l l with triangles of h_l l, sweeps
+    with ``scheme`` ('auto': linear discontinuous; 'upwind'); returns a dict."""
+    from mesokinetics import disk
+    from mesokinetics.boltzmann.section import SectionProblem, SectionSolver
+
+    model, disorder, field, uni = setup(points, ell)
+    sec = disk(size_l * ell / 2, h_l * ell)
+    mesh = sec.section_mesh((1, 2))
+    c0, t0 = time.process_time(), time.perf_counter()
+    prob = SectionProblem(uni.shell, disorder, mesh, sec.wall_models(mesh.region_names),
+                          field, uni, scheme=scheme)
+    sol = SectionSolver(prob).solve(maxiter=2000)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    q = prob.volume_source(prob.moments(sol.g), True)
+    per_sweep = np.inf
+    for _ in range(5):
+        t1 = time.perf_counter()
+        prob.solve_transport(q)
+        per_sweep = min(per_sweep, time.perf_counter() - t1)
+    return {"cells": mesh.cells, "points": len(uni.shell), "scheme": prob.scheme, "cpu": cpu,
+            "wall": wall, "iterations": sol.iterations, "sweep": per_sweep, "rss_mb": rss,
+            "residual": sol.residual}
+
+
 def child(args):
-    out = solve_once(args.case[0], args.case[1], args.case[2])
+    if args.case[2].startswith("disk:"):
+        out = solve_disk(args.case[0] / 1000, args.case[1], args.case[2][5:])
+    else:
+        out = solve_once(args.case[0], args.case[1], args.case[2])
     print(json.dumps(out))
 
 
@@ -184,6 +217,31 @@ def iterations(cells=32, points=512):
         print("| " + " | ".join(row) + " |", flush=True)
 
 
+def triangles(points=512):
+    print()
+    print(f"# triangles: Gmsh disk of 10 l, P = {points}, linear discontinuous (default) vs "
+          "first-order upwind sweeps")
+    print("| h / l | cells | scheme | CPU (s) | wall (s) | peak RSS (MB) | outer it. | "
+          "one transport (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for h_l in (0.5, 0.25):
+        for scheme in ("auto", "upwind"):
+            r = run_case(int(round(h_l * 1000)), points, "disk:" + scheme)
+            if "error" in r:
+                print(f"| {h_l} | | {scheme} | error: {r['error']} | | | | |", flush=True)
+                continue
+            print(f"| {h_l} | {r['cells']} | {r['scheme']} | {r['cpu']:.2f} | {r['wall']:.2f} | "
+                  f"{r['rss_mb']:.0f} | {r['iterations']} | {r['sweep']:.4f} |", flush=True)
+    print()
+    print("# outer iterations on disks with ~120 triangles (cells 0.14 size), P = 256")
+    print("| size / l | LD | upwind |")
+    print("|---|---|---|")
+    for kappa in (2, 20, 200, 1000):
+        its = [str(solve_disk(0.14 * kappa, 256, scheme, size_l=kappa)["iterations"])
+               for scheme in ("auto", "upwind")]
+        print(f"| {kappa} | " + " | ".join(its) + " |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--case", nargs=3, type=str)
@@ -192,6 +250,7 @@ def main():
     parser.add_argument("--splu-limit-gb", type=float, default=6.0)
     parser.add_argument("--iterations-only", action="store_true")
     parser.add_argument("--no-iterations", action="store_true")
+    parser.add_argument("--no-triangles", action="store_true")
     args = parser.parse_args()
     if args.case:
         args.case = [int(args.case[0]), int(args.case[1]), args.case[2]]
@@ -203,6 +262,8 @@ def main():
         table(args.cells, args.points, args.splu_limit_gb)
     if not args.no_iterations:
         iterations()
+    if not args.no_triangles and not args.iterations_only:
+        triangles()
 
 
 if __name__ == "__main__":

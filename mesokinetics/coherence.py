@@ -98,7 +98,7 @@ def disorder_density(
     s_part = hermitian_coefficients(moment) @ kern.sum(axis=0)
     if blocks is None:
         return s_part - g @ (kern @ hermitian_coefficients(dos))
-    simple = shell.multiplicity == 1
+    simple = blocks.scalar  # points with one scalar g (simple or decoupled bands)
     d_part = g[..., simple] @ (kern[simple] @ hermitian_coefficients(dos))
     bands = shell.bands
     inv = _band_offdiagonal(shell.eigen_mask, bands)
@@ -117,6 +117,6 @@ def intraband_density(shell, g: np.ndarray, op_eig: np.ndarray, *, blocks=None,
     trace = np.sum(diag * shell.eigen_mask, axis=-1)
     if blocks is None:
         return g @ (shell.weight * trace)
-    simple = shell.multiplicity == 1
+    simple = blocks.scalar  # points with one scalar g (simple or decoupled bands)
     scalar = g[..., simple] @ (shell.weight * trace)[simple]
     return scalar + block_rho @ (shell.weight[blocks.point] * blocks.block_traces(op_eig))

@@ -108,15 +108,17 @@ class PointDisorder:
         tau = mean_free_path / speed
         return cls(float(np.real(np.trace(dos)) / (tau * np.real(np.trace(dos @ dos)))))
 
-    def scattering_rates(self, shell: Shell) -> np.ndarray:
-        """1/tau_n(k) at the shell points (eV): (gamma / w_n) Tr[P_n D]."""
-        return self.gamma * shell_traces(shell) @ hermitian_coefficients(matrix_dos(shell)) / (
+    def scattering_rates(self, shell: Shell, traces: np.ndarray | None = None) -> np.ndarray:
+        """1/tau_n(k) at the shell points (eV): (gamma / w_n) Tr[P_n D]. ``traces``:
+        :func:`shell_traces` of the shell if already computed."""
+        traces = shell_traces(shell) if traces is None else traces
+        return self.gamma * traces @ hermitian_coefficients(matrix_dos(shell, traces)) / (
             shell.multiplicity
         )
 
-    def relaxation_times(self, shell: Shell) -> np.ndarray:
+    def relaxation_times(self, shell: Shell, traces: np.ndarray | None = None) -> np.ndarray:
         """tau_n(k) at the shell points in hbar/eV (multiply by 0.6582 for fs)."""
-        rate = self.scattering_rates(shell)
+        rate = self.scattering_rates(shell, traces)
         if np.any(~(rate > 0)):
             bad = np.argmin(np.where(np.isfinite(rate), rate, -np.inf))
             raise ValueError(
@@ -135,10 +137,11 @@ def shell_traces(shell: Shell) -> np.ndarray:
     return hermitian_coefficients(proj)
 
 
-def matrix_dos(shell: Shell) -> np.ndarray:
-    """Matrix density of states D = sum_q int_k delta(eps_q - E) P_q (N x N, eV^-1 nm^-d)."""
+def matrix_dos(shell: Shell, traces: np.ndarray | None = None) -> np.ndarray:
+    """Matrix density of states D = sum_q int_k delta(eps_q - E) P_q (N x N, eV^-1 nm^-d);
+    ``traces``: :func:`shell_traces` of the shell if already computed."""
     n = shell.bands.model.size
     if shell.empty:
         return np.zeros((n, n), complex)
-    coeff = shell.weight @ shell_traces(shell)
+    coeff = shell.weight @ (shell_traces(shell) if traces is None else traces)
     return hermitian_from_coefficients(coeff, n)

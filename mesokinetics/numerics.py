@@ -27,18 +27,26 @@ class Numerics:
     """Numerical parameters of the k-space quadratures (dimensionless counts),
     docs/theory.md §8.
 
-    angles : rays in 2D (periodic trapezoid), >= 4
-    polar, azimuth : Gauss-Legendre nodes in cos(theta) (>= 2) and trapezoid nodes in
-        phi (>= 4) (3D)
+    angles : rays in 2D (periodic trapezoid), >= 4. Default 128: the graded rule of a
+        strip then meets 1e-3 on every reference of docs/accuracy.md (64 left the 2D
+        Fuchs-Sondheimer strip 2.8e-3 off); for the uniform rule it is spectral anyway
+    polar, azimuth : 3D. polar >= 2: Gauss-Legendre nodes in cos(theta) of the standard
+        rule; in a film, nodes per meridian of the graded rule (floor(polar / 2) on each
+        side of the rim); in a wire, Gauss-Legendre nodes in theta about the wire axis.
+        Default 48: the Fuchs-Sondheimer film within 1.2e-5 over d/l = 0.01 ... 30 (16
+        gave 1.9e-2). azimuth >= 4: trapezoid nodes in phi (films, standard rule); in a
+        wire, 8 floor(azimuth / 8) Gauss-Legendre nodes on the 8 arcs between k pi/4
     scan_points : radial points used to bracket shell crossings on each ray
     radial_order, radial_panels : Gauss-Legendre nodes per panel and panels per
         interval of the Fermi-sea radial integrals
     grazing_panels : in films, strips and wires the shell rule is oriented along the wall
-        normal and refined towards grazing directions (k perpendicular to the normal),
-        where the distribution jumps and varies on the scale W/l: composite
-        Gauss-Legendre on ``grazing_panels`` geometrically graded panels (ratio 0.2) per
-        quarter circle (2D) or per hemisphere in cos(theta) (3D), with about ``angles``
-        (2D) or ``polar`` (3D) nodes in all (>= 1)
+        normals and refined towards grazing directions (v . n = 0 on a wall), where the
+        distribution jumps and varies on the scale W/l: composite Gauss-Legendre on
+        ``grazing_panels`` geometrically graded panels (ratio 0.2) on each side of every
+        grazing point, with exactly floor(angles / 4) (2D), floor(polar / 2) (3D films) or
+        floor(azimuth / 8) (wires) nodes there, shared 1 : 2 : ... : grazing_panels from
+        the grazing point out (quadrature.graded_counts); 1 is plain Gauss-Legendre
+        (>= 1; wires default to 1)
     sea_angles : angular nodes of the Fermi-sea rule of a sample whose shells are graded
         (the smooth sea integrand keeps the standard rule): rays in 2D; in 3D the sea uses
         min(azimuth, sea_angles) (at least 4) azimuthal nodes and ``polar`` polar nodes
@@ -51,8 +59,8 @@ class Numerics:
         surface (1..4; 1 is the midpoint rule)
     """
 
-    angles: int = 64
-    polar: int = 16
+    angles: int = 128
+    polar: int = 48
     azimuth: int = 32
     scan_points: int = 256
     radial_order: int = 16

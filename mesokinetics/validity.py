@@ -8,11 +8,11 @@ and what to do:
 * interband gap x tau below ``GAP_TAU_MIN`` at a shell point (a band crossing or an
   avoided crossing near mu): the interband terms diverge as 1/gap there;
 * k_F l below ``KF_L_MIN`` (continuum models; k_F the DOS-weighted |k| on the shell):
-  weak localization and the O(1/(k_F l)) corrections are no longer small;
-* a degenerate band whose scattering is not scalar inside its group
-  (P_n D P_n != (Tr[P_n D]/w_n) P_n), in solvers that keep one scalar distribution per
-  group (films and cross-sections): it is then not exact. The uniform solver carries the
-  matrix distribution (docs/theory.md §12) and does not need the check.
+  weak localization and the O(1/(k_F l)) corrections are no longer small.
+
+Degenerate bands need no check: every solver carries their matrix distribution
+(docs/theory.md §12); the gap check flags near-degeneracies that are neither resolved nor
+exact.
 
 Every message is also recorded in the result's ``validity`` list (and, through the
 workflow, in result.json). Units: gaps in eV, tau in hbar/eV, lengths in nm.
@@ -24,14 +24,11 @@ import warnings
 
 import numpy as np
 
-from .disorder import matrix_dos
 
 #: Smallest interband gap x tau (hbar = 1) at a shell point before the warning.
 GAP_TAU_MIN = 10.0
 #: Smallest k_F l before the warning.
 KF_L_MIN = 10.0
-#: Relative deviation of P_n D P_n from a multiple of P_n before the warning.
-SCALAR_TOL = 1e-6
 
 
 class ValidityWarning(UserWarning):
@@ -58,29 +55,9 @@ def _kf_l(solution) -> float:
     return float(kf * ell)
 
 
-def _nonscalar_scattering(solution) -> float:
-    """Largest relative deviation of P_n D P_n from (Tr[P_n D] / w_n) P_n over the shell
-    points of degenerate bands (0 when every band is simple)."""
-    shell = solution.shell
-    if np.all(shell.multiplicity == 1):
-        return 0.0
-    dos = matrix_dos(shell)
-    sel = np.nonzero(shell.multiplicity > 1)[0]
-    u = shell.bands.vectors[sel]
-    mask = shell.eigen_mask[sel]
-    d_eig = np.conj(np.swapaxes(u, -1, -2)) @ dos @ u  # D in the eigenbasis, (Q, N, N)
-    inside = mask[:, :, None] & mask[:, None, :]
-    block = np.where(inside, d_eig, 0)
-    mean = np.trace(block, axis1=1, axis2=2).real / shell.multiplicity[sel]
-    dev = block - mean[:, None, None] * np.where(inside, np.eye(d_eig.shape[-1]), 0)
-    scale = np.max(np.abs(mean))
-    return float(np.max(np.abs(dev)) / scale) if scale > 0 else 0.0
-
-
-def validity_messages(solutions, *, continuum: bool, matrix: bool = False) -> list[str]:
+def validity_messages(solutions, *, continuum: bool) -> list[str]:
     """Messages for the assumptions that fail on the solved shells (the worst case of
-    each kind over all shells; empty if none). ``matrix``: the solutions carry matrix
-    distributions on degenerate bands, so non-scalar scattering inside a group is exact."""
+    each kind over all shells; empty if none)."""
     solutions = [s for s in solutions if s is not None]
     if not solutions:
         return []
@@ -101,21 +78,13 @@ def validity_messages(solutions, *, continuum: bool, matrix: bool = False) -> li
             out.append(f"k_F l = {kfl:.3g} < {KF_L_MIN:g} on the shell E = "
                        f"{sol.shell.energy:.6g} eV: corrections of order 1/(k_F l) beyond "
                        "this theory are not small; use weaker disorder")
-    dev = 0.0 if matrix else max(_nonscalar_scattering(s) for s in solutions)
-    if dev > SCALAR_TOL:
-        out.append(
-            f"a degenerate band scatters non-uniformly inside its group (relative deviation "
-            f"{dev:.2g} of P_n D P_n from a multiple of P_n): one scalar distribution per "
-            "degenerate group is not exact there (docs/theory.md §12); films and "
-            "cross-sections do not carry the matrix distribution yet (solve_uniform does): "
-            "treat the result as approximate")
     return out
 
 
-def check_nodes(nodes, *, continuum: bool, stacklevel: int, matrix: bool = False) -> list[str]:
+def check_nodes(nodes, *, continuum: bool, stacklevel: int) -> list[str]:
     """Validity messages over the solved energy nodes, warned as :class:`ValidityWarning`
     and returned for the result's ``validity`` list."""
-    messages = validity_messages([n.solution for n in nodes], continuum=continuum, matrix=matrix)
+    messages = validity_messages([n.solution for n in nodes], continuum=continuum)
     for msg in messages:
         warnings.warn(msg, ValidityWarning, stacklevel=stacklevel + 1)
     return messages

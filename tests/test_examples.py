@@ -29,12 +29,13 @@ EXPECTED = {
     "rashba_strip_edge": (["rashba_strip_edge.png"], 7),
     "rashba_ferromagnet_strip": (["rashba_ferromagnet_strip.png"], 11),
     "rashba_wire_map": (["rashba_wire_map.png"], 5),
-    "orbital_film": (["orbital_film.png"], 6),
+    "orbital_film": (["orbital_film.png"], 7),
+    "heavy_metal_film": (["heavy_metal_film.png"], 12),
     "kubo_vs_kinetic": (["kubo_vs_kinetic.png", "kubo_vs_kinetic.md"], 10),
 }
 FAST = ["sot_cancellation", "fuchs_sondheimer", "rashba_strip_edge", "rashba_ferromagnet_strip",
         "rashba_wire_map"]
-SLOW = ["orbital_film", "kubo_vs_kinetic"]
+SLOW = ["orbital_film", "kubo_vs_kinetic", "heavy_metal_film"]
 
 
 def test_every_example_is_listed():

@@ -118,10 +118,10 @@ def test_mean_free_path_conversion_for_a_parabolic_band():
     assert kf / model.m * tau == pytest.approx(ell, rel=1e-12)
 
 
-def test_degenerate_bands_warn_only_where_the_scalar_approximation_remains():
-    """Footnote [72]: degenerate bands may have a traceless intraband part. solve_uniform
-    and solve_slab carry it (issue 13, no warning); cross-sections and periodic strips
-    keep one scalar per band and say so."""
+def test_degenerate_bands_with_spin_do_not_warn():
+    """Footnote [72]: degenerate bands with spin-orbit coupling may have a traceless
+    intraband part; every solver now carries the matrix distribution (issue 13), so the
+    old warning is gone."""
     from mesokinetics.bands import band_groups
     from mesokinetics.models import PAULI
 
@@ -136,11 +136,9 @@ def test_degenerate_bands_warn_only_where_the_scalar_approximation_remains():
         warnings.simplefilter("error", UserWarning)
         mk.solve_uniform(model, DIS, 0.5, (1.0, 0.0), angles=8)
         film = mk.solve_slab(model, DIS, mk.Strip(50.0, 0.0, cells=8), 0.5, (1.0, 0.0), angles=8)
-    assert film.validity == []
-    with pytest.warns(mk.ValidityWarning, match="traceless"):
         cell = mk.solve_periodic_strip(model, DIS, mk.PeriodicStrip(10.0, 50.0, 0.0, cells=(2, 8)),
                                        0.5, (1.0, 0.0), angles=8)
-    assert any("traceless" in m for m in cell.validity)
+    assert film.validity == [] and cell.validity == []
 
 
 # --------------------------------------------------------------------------------------

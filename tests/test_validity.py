@@ -41,11 +41,10 @@ def test_short_mean_free_path_warns():
     assert caught == []
 
 
-def test_non_scalar_scattering_in_a_degenerate_band_warns_only_where_it_is_approximated():
+def test_degenerate_band_with_non_scalar_scattering_does_not_warn():
     """OrbitalTexture(dim=2): p_z and the in-plane transverse band are degenerate but
-    scatter at different rates (issue 13). The uniform and film solvers carry the matrix
-    distribution (exact, no warning); periodic strips (the section solver) still keep one
-    scalar g per group and warn."""
+    scatter at different rates (issue 13). Every solver carries the matrix distribution
+    (docs/theory.md §12), so there is nothing to warn about."""
     model = OrbitalTexture(mass=1.0, texture=0.05, dim=2)
     disorder = mk.PointDisorder.from_tau(model, 0.3, 400.0)
     r, caught = _solve(model, disorder, 0.3)
@@ -54,11 +53,9 @@ def test_non_scalar_scattering_in_a_degenerate_band_warns_only_where_it_is_appro
         warnings.simplefilter("error", ValidityWarning)
         film = mk.solve_slab(model, disorder, mk.Strip(200.0, 0.0, cells=16), 0.3, (1e-3, 0.0),
                              angles=16)
-    assert film.validity == []
-    with pytest.warns(ValidityWarning, match="degenerate band scatters non-uniformly"):
         cell = mk.solve_periodic_strip(model, disorder, mk.PeriodicStrip(20.0, 200.0, 0.0,
                                        cells=(2, 16)), 0.3, (1e-3, 0.0), angles=16)
-    assert any("degenerate band scatters non-uniformly" in m for m in cell.validity)
+    assert film.validity == [] and cell.validity == []
 
 
 def test_finite_samples_record_the_validity_of_their_shells():

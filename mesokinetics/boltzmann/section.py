@@ -14,8 +14,9 @@ Transport (``transport="sweep"``, the default; :mod:`.section_sweep`): each dire
 swept cell by cell in upwind order (compiled with numba). Rectangles (tensor grids) use a
 second-order weighted diamond scheme (exact cell balance with edge values, edge closure
 weighted by alpha(optical thickness) = coth(eps/2) - 2/eps: the diamond difference on thin
-cells, upwind on thick ones); general meshes and periodic strips the first-order upwind
-finite-volume scheme below, in a precomputed (topologically sorted) order per direction.
+cells, upwind on thick ones); general meshes and periodic strips second-order linear
+discontinuous elements (g linear in each cell, 3 x 3 per cell and direction; docs/theory.md
+§7), in a precomputed (topologically sorted) order per direction.
 Inflow wall faces receive
 
     g_in,p = rho_p g_out,R(p) + (1 - rho_p) C_r,
@@ -47,8 +48,8 @@ right preconditioner of diffusion-synthetic-acceleration type,
 the gradient expansion of the *discrete* transport operator (K_0 the uniform kernel; B, D
 moments of the shell) on the same mesh, factorized once. Consistency with the upwind
 scheme matters once cells approach a mean free path: the B flux is upwinded per shell
-point (the scheme's own diffusion (h/2)|u.n| d_nn, times alpha for the weighted diamond
-scheme), and the walls enter as the transport
+point (the scheme's own diffusion (h/2)|u.n| d_nn, times alpha(h/(|u.n| tau)) for the
+second-order schemes, weighted diamond and linear discontinuous), and the walls enter as the transport
 sees them at leading order (g = tau q in the wall cell): the outgoing half-range flux of
 the moments leaves the wall cell, the specular part returns through the mirror states,
 the diffuse part returns as the region constants C_r, extra unknowns of L with one row
@@ -76,9 +77,10 @@ from ..disorder import PointDisorder, hermitian_from_coefficients, shell_traces
 from ..samples.mesh import SectionMesh
 from ..sampling import Shell
 from ..units import ELECTRON_CHARGE
+from .blocks import BlockBasis, ComponentLayout, block_basis
 from .neutrality import homogeneous_modes
 from .uniform import ShellSolution
-from .walls import mirror_partners
+from .walls import mirror_operator, mirror_partners
 
 
 @dataclass
@@ -110,6 +112,11 @@ class SectionShellSolution:
     charge: float
     solvability: float = 0.0
     timings: dict = dc_field(default_factory=dict)
+    #: matrix components of degenerate bands (docs/theory.md §12) and their cell values
+    #: and gradients (Q, J) and (Q, J, 2); g, g_wall and gradient then hold Tr[r_n] / w_n
+    blocks: BlockBasis | None = None
+    block_g: np.ndarray | None = None
+    block_gradient: np.ndarray | None = None
 
 
 def _release_heap() -> None:
@@ -185,8 +192,10 @@ class SectionProblem:
     uniform : the bulk :class:`~mesokinetics.boltzmann.uniform.ShellSolution` on this shell.
     transport : 'sweep' (default: upwind-ordered sweeps, :mod:`.section_sweep`) or 'splu'
         (the earlier per-orbit SuperLU factorizations of the upwind operator; first order)
-    scheme : 'auto' (second-order weighted diamond sweeps on tensor grids, upwind on
-        general meshes) or 'upwind' (the SuperLU path's discretization everywhere)
+    scheme : 'auto' (second order: weighted diamond sweeps on tensor grids, linear
+        discontinuous elements on general meshes and periodic strips), 'upwind' (the
+        SuperLU path's first-order discretization everywhere) or 'ld' (linear
+        discontinuous everywhere); docs/theory.md §7
     """
 
     def __init__(self, shell: Shell, disorder: PointDisorder, mesh: SectionMesh, walls,
@@ -199,52 +208,84 @@ class SectionProblem:
 
         t0 = time.perf_counter()
         self.shell, self.mesh, self.walls = shell, mesh, tuple(walls)
-        self.traces = shell_traces(shell)
-        self.coupling = disorder.gamma / shell.multiplicity
-        self.tau, self.dos = uniform.tau, uniform.dos
+        self.dos = uniform.dos
+        self.shell_tau = uniform.tau  # per shell point (the mean rate on degenerate bands)
         self.gamma = disorder.gamma
         axes = mesh.axes
-        self.u = shell.velocity[:, list(axes)]  # (P, 2) in-plane velocity
-        self.source = ELECTRON_CHARGE * shell.velocity @ field
-        w = shell.weight
-        self.wt = w[:, None] * self.traces
-        self.ct = self.coupling[:, None] * self.traces
-        self.flux_weight = w * shell.multiplicity
-        npts = len(shell)
         bnd = mesh.boundary
-        self._f_int = None  # (P, Fi) interior face fluxes: built on use (SuperLU path)
-        self.f_b = mesh.areas[bnd] * (self.u @ mesh.normals[bnd].T)  # (P, B), outward
+        bn = mesh.normals[bnd]
         self.bcell = mesh.face_cells[bnd, 0]
         self.bregion = mesh.region[bnd]
-        inflow = self.f_b < 0
-        # specular fractions of inflow wall faces, and the mirror partner feeding them
-        self.rho = np.zeros_like(self.f_b)
-        self.feeder = np.broadcast_to(np.arange(npts)[:, None], self.f_b.shape).copy()
-        maps = []
-        bn = mesh.normals[bnd]
+        # specular wall faces (region, faces, in-plane axis of their normal)
+        specular = []
         for r, wall in enumerate(self.walls):
             sel = np.nonzero(self.bregion == r)[0]
             if sel.size == 0 or (not wall.fully_specular and np.all(wall.specularity(
                     np.abs(shell.k[:, list(axes)] @ bn[sel].T)) == 0)):
                 continue
             for i in range(2):
-                on_axis = np.abs(np.abs(bn[sel, i]) - 1) < 1e-9
-                faces = sel[on_axis]
-                if faces.size == 0:
-                    continue
-                partner = mirror_partners(shell, axes[i])
-                maps.append(partner)
-                kperp = np.abs(shell.k[:, axes[i]])
-                self.rho[:, faces] = wall.specularity(kperp)[:, None]
-                self.feeder[:, faces] = partner[:, None]
+                faces = sel[np.abs(np.abs(bn[sel, i]) - 1) < 1e-9]
+                if faces.size:
+                    specular.append((wall, faces, i))
             if not np.all(np.any(np.abs(np.abs(bn[sel]) - 1) < 1e-9, axis=1)):
                 raise NotImplementedError(
                     f"wall region {mesh.region_names[r]!r} has a specular part but faces "
                     "that are not normal to a cross-section axis; specular reflection is "
                     "implemented for axis-aligned walls only (curved walls would need the "
                     "mirror state interpolated on the shell). Use a diffuse wall (p = 0).")
+        partners = {i: mirror_partners(shell, axes[i]) for i in sorted({sp_[2] for sp_ in specular})}
+        traces = shell_traces(shell)
+        self.layout = None
+        if uniform.blocks is not None:  # matrix distributions on degenerate bands (§12)
+            model = shell.bands.model
+            mirrors = [(partners[i], mirror_operator(model, axes[i])) for i in partners]
+            blocks = block_basis(shell, uniform.dos, disorder.gamma, mirrors=mirrors or None,
+                                 scalar=uniform.blocks.scalar)
+            self.layout = ComponentLayout.build(shell, blocks, traces, uniform.tau, disorder.gamma)
+        lay = self.layout
+        if lay is None:
+            point = np.arange(len(shell))
+            self.traces, self.tau = traces, uniform.tau
+            self.coupling = disorder.gamma / shell.multiplicity
+            unit = None
+        else:
+            point, unit = lay.point, lay.unit
+            self.traces, self.tau, self.coupling = lay.traces, lay.tau, lay.coupling
+        # amplitudes of r = P_n per unknown (None: one scalar per point, all 1): what the
+        # field drives, diffuse walls re-emit and neutrality shifts (docs/theory.md §12)
+        self.unit = unit
+        self.u = shell.velocity[point][:, list(axes)]  # (P, 2) in-plane velocity
+        self.source = ELECTRON_CHARGE * (shell.velocity @ field)[point]
+        w = shell.weight[point]
+        self.weight = w
+        self.wt = w[:, None] * self.traces
+        self.ct = self.coupling[:, None] * self.traces
+        if unit is None:
+            self.flux_weight = w * shell.multiplicity  # particles: Tr[P_n] = w_n
+            self.charge_weight = self.flux_weight  # neutrality inner product
+        else:
+            self.source = self.source * unit
+            self.flux_weight = w * lay.number  # Tr[X_q]
+            self.charge_weight = w * lay.norm  # Tr[X_q X_q]
+        npts = len(point)
+        self.npts = npts
+        self._f_int = None  # (P, Fi) interior face fluxes: built on use (SuperLU path)
+        self.f_b = mesh.areas[bnd] * (self.u @ mesh.normals[bnd].T)  # (P, B), outward
+        inflow = self.f_b < 0
+        # specular fractions of inflow wall faces, and the mirror partner feeding them
+        self.rho = np.zeros_like(self.f_b)
+        self.feeder = np.broadcast_to(np.arange(npts)[:, None], self.f_b.shape).copy()
+        maps = []
+        for wall, faces, i in specular:
+            partner = partners[i] if lay is None else lay.partner(partners[i])
+            maps.append(partner)
+            kperp = np.abs(shell.k[point, axes[i]])
+            self.rho[:, faces] = wall.specularity(kperp)[:, None]
+            self.feeder[:, faces] = partner[:, None]
         self.rho = np.where(inflow, self.rho, 0.0)
         self.emit = np.where(inflow, -self.f_b * (1 - self.rho), 0.0)  # |A u.n| (1 - rho)
+        if unit is not None:  # diffuse re-emission C P_n: the diagonal components
+            self.emit = self.emit * unit[:, None]
         self.diffuse = tuple(r for r, wl in enumerate(self.walls) if not wl.fully_specular
                              and np.any(self.bregion == r))
         self.transport_kind = transport
@@ -253,14 +294,15 @@ class SectionProblem:
             self.scheme = "upwind"
             self._factorize(_orbits(npts, maps))
         else:
-            from .section_sweep import SweepTransport
+            from .section_sweep import make_transport
 
-            self.sweeper = SweepTransport(mesh, self.u, self.tau, self.f_b, self.rho,
+            self.sweeper = make_transport(mesh, self.u, self.tau, self.f_b, self.rho,
                                           self.feeder, scheme)
             self.scheme = self.sweeper.scheme
         # conserved densities fixed by neutrality (as in the slab)
-        if self.diffuse:
-            self.modes, self.g0 = (w @ self.traces)[None, :], np.ones((npts, 1))
+        if self.diffuse:  # the conserved charge: r = P_n everywhere
+            mode = np.ones(npts) if unit is None else unit
+            self.modes, self.g0 = ((w * mode) @ self.traces)[None, :], mode[:, None].copy()
         else:
             self.modes, self.g0 = homogeneous_modes(self.traces, w, self.tau, self.coupling)
         self.scale = max(np.sqrt(mesh.area) * np.linalg.norm(
@@ -271,7 +313,7 @@ class SectionProblem:
         """The source q = e E.v + c T.s of the transport for cell moments s (J, N^2) (None:
         0): an array (P, J) on the SuperLU path, (src, ct, s) for the sweeps, which form q
         cell by cell (no (P, J) array)."""
-        npts, ncell = len(self.shell), self.mesh.cells
+        npts, ncell = self.npts, self.mesh.cells
         if self.sweeper is not None:
             src = self.source if with_source else np.zeros(npts)
             if s is None:
@@ -287,7 +329,7 @@ class SectionProblem:
         """A zero source: None for the sweeps, zeros (P, J) for the SuperLU path."""
         if self.sweeper is not None:
             return None
-        return np.zeros((len(self.shell), self.mesh.cells))
+        return np.zeros((self.npts, self.mesh.cells))
 
     @property
     def f_int(self) -> np.ndarray:
@@ -348,6 +390,8 @@ class SectionProblem:
         inflow = self.f_b < 0
         if constants is not None and np.any(constants):
             base = np.where(inflow, (1 - self.rho) * constants[self.bregion], 0.0)
+            if self.unit is not None:
+                base = base * self.unit[:, None]
         else:
             base = np.zeros_like(self.f_b)
         return self.sweeper.solve(q, base, want_gradient)
@@ -377,7 +421,8 @@ class SectionProblem:
         fed = cell[self.feeder, np.arange(cell.shape[1])[None, :]]
         emitted = self.rho * fed
         if constants is not None:
-            emitted = emitted + (1 - self.rho) * constants[self.bregion]
+            diffuse = (1 - self.rho) * constants[self.bregion]
+            emitted = emitted + (diffuse if self.unit is None else diffuse * self.unit[:, None])
         return np.where(self.f_b < 0, emitted, cell)
 
     def wall_flux(self, g_wall: np.ndarray) -> np.ndarray:
@@ -391,7 +436,7 @@ class SectionProblem:
 
     def charges(self, g: np.ndarray) -> np.ndarray:
         """Conserved densities sum_j V_j sum_p w w_n g0_p g_pj, (r,)."""
-        return ((self.flux_weight[:, None] * self.g0).T @ g) @ self.mesh.volumes
+        return ((self.charge_weight[:, None] * self.g0).T @ g) @ self.mesh.volumes
 
     def gradient(self, g: np.ndarray, g_wall: np.ndarray) -> np.ndarray:
         """Cell-average in-plane gradients (P, J, 2) of the upwind solution (SuperLU path;
@@ -469,7 +514,7 @@ class SectionSolver:
     def _build_preconditioner(self):
         """Factorize the bordered FV diffusion operator L (see the module docstring)."""
         prob, mesh = self.prob, self.prob.mesh
-        t, w, c, u = prob.traces, prob.shell.weight, prob.coupling, prob.u
+        t, w, c, u = prob.traces, prob.weight, prob.coupling, prob.u
         tau = prob.tau
         nn, ncell = t.shape[1], mesh.cells
         self.k0 = t.T @ (t * (w * tau * c)[:, None])
@@ -484,14 +529,15 @@ class SectionSolver:
         if self.numerical_diffusion:
             # the upwind scheme's own diffusion, (h/2)|u.n| d_nn per face: with it L is
             # the gradient expansion of the *discrete* transport operator
-            # (for the weighted diamond scheme of tensor grids, alpha(h |u.n| / ...) times
-            # that: alpha ~ eps / 6 on thin cells, 1 on thick ones; docs/cross_section.md)
+            # (for the second-order schemes, weighted diamond and LD, alpha(h / (|u.n| tau))
+            # times that: alpha ~ eps / 6 on thin cells, 1 on thick ones; LD without it
+            # needs 16-24 outer iterations at 200-1000 l instead of 5-7; docs/theory.md §7)
             wk = (w * tau**2 * c)[:, None] * np.einsum("pa,pb->pab", t, t).reshape(len(w), -1)
             num = np.empty((len(inner), nn * nn))
             chunk = max(1, 2**18 // max(len(w), 1))  # faces per block: 2 MB of |u.n|
             for f0 in range(0, len(inner), chunk):
                 un = np.abs(u @ n[f0:f0 + chunk].T)  # (P, chunk)
-                if prob.scheme == "diamond":
+                if prob.scheme in ("diamond", "ld"):
                     from .section_sweep import diamond_weight
 
                     with np.errstate(divide="ignore"):
@@ -613,7 +659,7 @@ class SectionSolver:
         # tolerance relative to the moments the field alone would produce without
         # cancellations (S_0 itself vanishes by symmetry in many models)
         ref = np.sqrt(ncell) * np.linalg.norm(
-            (prob.shell.weight * np.abs(prob.source) * prob.tau) @ np.abs(prob.traces))
+            (prob.weight * np.abs(prob.source) * prob.tau) @ np.abs(prob.traces))
         ref = max(ref, np.linalg.norm(b), np.finfo(float).tiny)
         self.reference = ref
         self.solvability = solvability / ref
@@ -644,7 +690,7 @@ class SectionSolver:
         # neutrality: add the homogeneous solutions g0 (constant in space; C shifts with it)
         ch = prob.charges(g)
         vol = prob.mesh.volumes.sum()
-        gram = (prob.flux_weight[:, None] * prob.g0).T @ prob.g0 * vol
+        gram = (prob.charge_weight[:, None] * prob.g0).T @ prob.g0 * vol
         shift = -np.linalg.solve(gram, ch)
         g += (prob.g0 @ shift)[:, None]  # a constant: the gradients do not change
         g_wall = g_wall + (prob.g0 @ shift)[:, None]
@@ -658,10 +704,19 @@ class SectionSolver:
         charge = float(np.max(np.abs(prob.charges(g))) / (size + 1e-300))
         n = prob.shell.bands.model.size
         constants = {prob.mesh.region_names[r]: float(c[r]) for r in prob.diffuse}
+        moment = hermitian_from_coefficients(recomputed, n)
+        lay = prob.layout
+        if lay is None:
+            return SectionShellSolution(
+                prob.shell, g, g_wall, grad, moment, prob.tau, prob.dos, constants,
+                iterations, residual, consistency, charge, self.solvability, timings)
+        mult = prob.shell.multiplicity
+        ns = len(lay.scalar)
         return SectionShellSolution(
-            prob.shell, g, g_wall, grad,
-            hermitian_from_coefficients(recomputed, n), prob.tau, prob.dos, constants,
-            iterations, residual, consistency, charge, self.solvability, timings)
+            prob.shell, lay.per_point(g, mult), lay.per_point(g_wall, mult),
+            lay.per_point(grad, mult), moment, prob.shell_tau, prob.dos, constants,
+            iterations, residual, consistency, charge, self.solvability, timings,
+            blocks=lay.blocks, block_g=g[ns:], block_gradient=grad[ns:])
 
 
 def solve_section_shell(shell: Shell, disorder: PointDisorder, mesh: SectionMesh, walls,

@@ -17,15 +17,20 @@ memory. Two discretizations:
   cells, so the scheme is the second-order diamond difference there, and alpha -> 1 on
   optically thick cells, the first-order upwind scheme, which is monotone). alpha = 1 in
   every cell is exactly the upwind finite-volume scheme of the SuperLU path.
-* General meshes (Gmsh triangles, periodic strips with notches): the first-order upwind
-  finite-volume scheme of the SuperLU path, swept in a precomputed upwind order per
-  direction (Kahn's topological sort of the cell graph by the sign of u.n on interior
-  faces; acyclic for a constant velocity on convex cells).
+* General meshes (Gmsh triangles, periodic strips with notches): linear discontinuous
+  (LD) elements, g = a0 + a1 X + a2 Y per cell (X, Y from the centroid), the Galerkin
+  equations tested with 1, X, Y and upwind traces on inflow faces, integrated exactly:
+  one 3 x 3 system per cell and direction (:class:`LDTransport`; second order; docs/theory.md
+  §7). ``scheme="upwind"`` keeps the first-order upwind finite volumes of the SuperLU path.
+  Both are swept in a precomputed upwind order per direction (Kahn's topological sort of
+  the cell graph by the sign of u.n on interior faces; acyclic for a constant velocity on
+  convex cells).
 
 Couplings that are not upwind-ordered are resolved by an inner Krylov solve on the few
 values that carry them: the inflow of specular wall faces (fed by the mirror direction's
 outflow, ``rho g_out,R(p)``) and the faces across the period of a periodic domain (cyclic
-dependencies), swept with lagged values. The inner solve converges to 1e-14, so the
+dependencies), swept with lagged values (for LD two per face: the end-point values of the
+linear trace). The inner solve converges to 1e-14, so the
 transport is exact to rounding as seen by the outer GMRES.
 
 The kernels are compiled with numba (a dependency for this module: a Python loop over
@@ -230,7 +235,125 @@ def _kernels():
                     grad[p, j, 0] = gx / vol[j]
                     grad[p, j, 1] = gy / vol[j]
 
-    _KERNELS = {"grid": grid_sweep, "order": upwind_order, "mesh": mesh_sweep}
+    @nb.njit(parallel=True, cache=True)
+    def ld_sweep(ux, uy, tau, vol, mom, ptr, fnx, fny, sign, kind, idx, twin, ends, emass,
+                 order, q, mode, src, ct, sm, win, lag_in, g, gw, gwe, lag_out, grad,
+                 want_grad):
+        """Linear discontinuous sweep (docs/theory.md §7): per cell the 3 x 3 system of
+        the Galerkin equations for g = a0 + a1 X + a2 Y (X, Y from the centroid) tested
+        with 1, X, Y, upwind traces on inflow faces; a0 (the cell average) goes to g, the
+        slopes stay in a per-direction scratch (directions are independent)."""
+        npts = ux.shape[0]
+        ncell = ptr.shape[0] - 1
+        nn = ct.shape[1]
+        for p in nb.prange(npts):
+            slope = np.empty((ncell, 2))
+            upx, upy = ux[p], uy[p]
+            rt = 1.0 / tau[p]
+            for jj in range(ncell):
+                j = order[p, jj]
+                v = vol[j]
+                # sigma M - (streaming against grad v) (column 0 only: grad of 1, X, Y
+                # is constant) + outflow face terms
+                m00 = v * rt
+                m01 = 0.0
+                m02 = 0.0
+                m11 = mom[j, 0] * rt
+                m12 = mom[j, 1] * rt
+                m22 = mom[j, 2] * rt
+                m10 = -upx * v
+                m20 = -upy * v
+                if mode == 1:
+                    qv = q[p, j]
+                elif mode == 2:
+                    qv = src[p]
+                    for a in range(nn):
+                        qv += ct[p, a] * sm[j, a]
+                else:
+                    qv = 0.0
+                b0 = qv * v
+                b1 = 0.0
+                b2 = 0.0
+                for k in range(ptr[j], ptr[j + 1]):
+                    f = sign[k] * (fnx[k] * upx + fny[k] * upy)
+                    if f > 0:
+                        m00 += f * emass[k, 0]
+                        m01 += f * emass[k, 1]
+                        m02 += f * emass[k, 2]
+                        m11 += f * emass[k, 3]
+                        m12 += f * emass[k, 4]
+                        m22 += f * emass[k, 5]
+                    elif f < 0:
+                        if kind[k] == 0:
+                            nb_ = idx[k]
+                            t = twin[k]
+                            a0 = g[p, nb_]
+                            v0 = a0 + slope[nb_, 0] * ends[t, 0] + slope[nb_, 1] * ends[t, 1]
+                            v1 = a0 + slope[nb_, 0] * ends[t, 2] + slope[nb_, 1] * ends[t, 3]
+                        elif kind[k] == 1:
+                            v0 = win[p, idx[k], 0]
+                            v1 = win[p, idx[k], 1]
+                        else:
+                            v0 = lag_in[p, idx[k], 0]
+                            v1 = lag_in[p, idx[k], 1]
+                        # exact edge integral of the linear inflow trace times 1, X, Y
+                        w0 = f * (2.0 * v0 + v1) / 6.0
+                        w1 = f * (v0 + 2.0 * v1) / 6.0
+                        b0 -= w0 + w1
+                        b1 -= w0 * ends[k, 0] + w1 * ends[k, 2]
+                        b2 -= w0 * ends[k, 1] + w1 * ends[k, 3]
+                m10 += m01
+                m20 += m02
+                m21 = m12
+                # Cramer's rule (the matrix is positive definite in its symmetric part:
+                # the upwind DG form, nonsingular for every cell thickness)
+                c00 = m11 * m22 - m12 * m21
+                c01 = m12 * m20 - m10 * m22
+                c02 = m10 * m21 - m11 * m20
+                det = m00 * c00 + m01 * c01 + m02 * c02
+                a0 = (b0 * c00 + b1 * (m02 * m21 - m01 * m22) + b2 * (m01 * m12 - m02 * m11)) / det
+                a1 = (b0 * c01 + b1 * (m00 * m22 - m02 * m20) + b2 * (m02 * m10 - m00 * m12)) / det
+                a2 = (b0 * c02 + b1 * (m01 * m20 - m00 * m21) + b2 * (m00 * m11 - m01 * m10)) / det
+                g[p, j] = a0
+                slope[j, 0] = a1
+                slope[j, 1] = a2
+                gx = 0.0
+                gy = 0.0
+                for k in range(ptr[j], ptr[j + 1]):
+                    f = sign[k] * (fnx[k] * upx + fny[k] * upy)
+                    if f >= 0:  # own trace
+                        v0 = a0 + a1 * ends[k, 0] + a2 * ends[k, 1]
+                        v1 = a0 + a1 * ends[k, 2] + a2 * ends[k, 3]
+                        if kind[k] == 1:
+                            gwe[p, idx[k], 0] = v0
+                            gwe[p, idx[k], 1] = v1
+                            gw[p, idx[k]] = 0.5 * (v0 + v1)
+                        elif kind[k] == 2:
+                            lag_out[p, idx[k], 0] = v0
+                            lag_out[p, idx[k], 1] = v1
+                    elif kind[k] == 0:
+                        nb_ = idx[k]
+                        t = twin[k]
+                        v0 = g[p, nb_] + slope[nb_, 0] * ends[t, 0] + slope[nb_, 1] * ends[t, 1]
+                        v1 = g[p, nb_] + slope[nb_, 0] * ends[t, 2] + slope[nb_, 1] * ends[t, 3]
+                    elif kind[k] == 1:
+                        v0 = win[p, idx[k], 0]
+                        v1 = win[p, idx[k], 1]
+                        gwe[p, idx[k], 0] = v0
+                        gwe[p, idx[k], 1] = v1
+                        gw[p, idx[k]] = 0.5 * (v0 + v1)
+                    else:
+                        v0 = lag_in[p, idx[k], 0]
+                        v1 = lag_in[p, idx[k], 1]
+                    # gradient from the face-average upwind traces (telescopes)
+                    vm = 0.5 * (v0 + v1)
+                    gx += sign[k] * fnx[k] * vm
+                    gy += sign[k] * fny[k] * vm
+                if want_grad:
+                    grad[p, j, 0] = gx / v
+                    grad[p, j, 1] = gy / v
+
+    _KERNELS = {"grid": grid_sweep, "order": upwind_order, "mesh": mesh_sweep, "ld": ld_sweep}
     return _KERNELS
 
 
@@ -295,7 +418,9 @@ class SweepTransport:
     mesh : SectionMesh; u : (P, 2) in-plane velocities; tau : (P,)
     rho, feeder : (P, B) specular fraction of inflow wall faces and the direction whose
         outflow feeds them; scheme : 'auto' (weighted diamond on tensor grids, upwind
-        otherwise) or 'upwind'
+        otherwise) or 'upwind'. General meshes get :class:`LDTransport` from
+        :func:`make_transport` (what SectionProblem calls); this class's own mesh path is
+        the first-order upwind scheme.
     """
 
     def __init__(self, mesh, u, tau, f_b, rho, feeder, scheme: str = "auto",
@@ -550,3 +675,221 @@ class SweepTransport:
         win, lag = self._unpack(x, base)
         g, gw, _, grad = self._sweep(q, win, lag, want_grad)
         return g, gw, grad
+
+
+def polygon_moments(points: np.ndarray, ref: np.ndarray):
+    """Area, centroid and central second moments of the polygons whose edges are
+    ``points`` (E, 2, 2) (counter-clockwise start and end of each edge, nm), grouped by the
+    cell index ``ref[0]`` (E,), fanned from the reference points ``ref[1]`` (E, 2) (any
+    point: signed triangle areas make the fan exact for every simple polygon).
+
+    Returns V (J,), centroid (J, 2), (Ixx, Ixy, Iyy) (J, 3) = int (x - xc)^a (y - yc)^b dA
+    (nm^2, nm, nm^4). Exact: on a triangle int x_i x_j = (A/12)(sum_v v_i v_j + s_i s_j),
+    s the vertex sum."""
+    cell, c = ref
+    ncell = int(cell.max()) + 1
+    a = points[:, 0] - c
+    b = points[:, 1] - c
+    area = 0.5 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+    vol = np.bincount(cell, area, ncell)
+    cen = np.stack([np.bincount(cell, area * (a[:, i] + b[:, i]) / 3, ncell)
+                    for i in range(2)], 1) / vol[:, None]  # relative to the fan points
+    s = a + b
+    second = []
+    for i, k in ((0, 0), (0, 1), (1, 1)):
+        m = area / 12 * (a[:, i] * a[:, k] + b[:, i] * b[:, k] + s[:, i] * s[:, k])
+        second.append(np.bincount(cell, m, ncell))
+    second = np.stack(second, 1)
+    # parallel-axis shift to the centroid
+    second[:, 0] -= vol * cen[:, 0] ** 2
+    second[:, 1] -= vol * cen[:, 0] * cen[:, 1]
+    second[:, 2] -= vol * cen[:, 1] ** 2
+    return vol, cen, second
+
+
+class LDTransport(SweepTransport):
+    """Linear discontinuous (LD) transport on general meshes (docs/theory.md §7): the
+    upwind-ordered sweeps of :class:`SweepTransport` with g linear in each cell (3 unknowns
+    per cell and direction, solved cell by cell from a 3 x 3 system), second order in the
+    cell size on triangles and on the quadrilaterals of periodic strips.
+
+    Wall and period couplings carry the linear trace of a face by its values at the two
+    face end points (end 0 = centre + (A/2) t, end 1 = centre - (A/2) t, t the face normal
+    turned by +90 degrees), so a specular wall reflects the full linear outflow profile
+    of the mirror direction and a period face passes the upwind cell's profile: the same
+    discretization as one cell-connected mesh. Interface to section.py as the base class:
+    g (P, J) cell averages, wall values (P, B) face averages of the traces, gradients (P,
+    J, 2) = (1/V) sum_f A_f n_f <g_f> of the face-average upwind traces (telescoping, as
+    for the other schemes), the diffuse inflow ``base`` (P, B) constant along each face.
+    """
+
+    def __init__(self, mesh, u, tau, f_b, rho, feeder, inner_rtol: float = 1e-14,
+                 inner_maxiter: int = 400, direct_limit: int = 4_000_000):
+        SweepTransport.__init__(self, mesh, u, tau, f_b, rho, feeder, "upwind", inner_rtol,
+                                inner_maxiter, direct_limit)
+        if self.structured:  # LD asked for on a tensor grid: build the mesh graph anyway
+            self.structured = False
+            self._build_mesh_graph(mesh)
+        self.scheme = "ld"
+        self._build_ld_geometry(mesh)
+
+    def _build_ld_geometry(self, mesh):
+        """Per incidence (cell, face) the end points relative to the cell centroid and the
+        edge mass matrix (1/6)(2 e0 e0^T + e0 e1^T + e1 e0^T + 2 e1 e1^T) of phi = (1, X, Y)
+        at the end points; per cell the centroid second moments; the twin incidence (the
+        same face seen from the neighbour) of interior faces."""
+        fc = mesh.face_cells
+        nf = len(fc)
+        inner = mesh.interior
+        cells = np.concatenate([fc[:, 0], fc[inner, 1]])
+        faces = np.concatenate([np.arange(nf), inner])
+        sgn = np.concatenate([np.ones(nf), -np.ones(len(inner))])
+        o = np.argsort(cells, kind="stable")  # the order of _build_mesh_graph
+        cells, faces, sgn = cells[o], faces[o], sgn[o]
+        # where each cell sees its face: on a periodic domain the image of the face centre
+        # nearest to the cell centre (unambiguous while cells are smaller than half the
+        # period, unlike the centre difference of two cells with 2 cells per period)
+        shift = np.zeros((len(cells), 2))
+        if mesh.period is not None:
+            per = np.asarray(mesh.period, float)
+            wrap = per > 0
+            d = mesh.face_centers[faces] - mesh.centers[cells]
+            shift[:, wrap] = -per[wrap] * np.round(d[:, wrap] / per[wrap])
+        n = mesh.normals[faces]
+        t = np.stack([-n[:, 1], n[:, 0]], 1)
+        half = 0.5 * mesh.areas[faces, None] * t
+        centre = mesh.face_centers[faces] + shift
+        e0, e1 = centre + half, centre - half
+        # counter-clockwise edges: e1 -> e0 seen from the first cell (outward normal n),
+        # e0 -> e1 from the second
+        first = sgn > 0
+        start = np.where(first[:, None], e1, e0)
+        end = np.where(first[:, None], e0, e1)
+        vol, cen, second = polygon_moments(np.stack([start, end], 1),
+                                           (cells, mesh.centers[cells]))
+        cen = cen + mesh.centers
+        if np.max(np.abs(vol - mesh.volumes)) > 1e-9 * np.max(mesh.volumes):
+            raise ValueError("the faces of some cells do not close around them (LD sweep "
+                             "needs straight faces that bound each cell)")
+        x0, x1 = e0 - cen[cells], e1 - cen[cells]
+        self.ends = np.ascontiguousarray(np.concatenate([x0, x1], 1))  # (K, 4)
+        p0 = np.concatenate([np.ones((len(cells), 1)), x0], 1)
+        p1 = np.concatenate([np.ones((len(cells), 1)), x1], 1)
+        pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+        self.emass = np.ascontiguousarray(np.stack(
+            [(2 * p0[:, i] * p0[:, k] + p0[:, i] * p1[:, k] + p1[:, i] * p0[:, k]
+              + 2 * p1[:, i] * p1[:, k]) / 6 for i, k in pairs], 1))
+        self.mom = np.ascontiguousarray(second)
+        self.centroids = cen
+        twin = np.full(len(cells), -1, np.int64)
+        pos = np.full((nf, 2), -1, np.int64)
+        pos[faces[first], 0] = np.nonzero(first)[0]
+        pos[faces[~first], 1] = np.nonzero(~first)[0]
+        twin[pos[inner, 0]] = pos[inner, 1]
+        twin[pos[inner, 1]] = pos[inner, 0]
+        self.twin = twin
+
+    # ------------------------------------------------------------------ sweeps ------
+    def _run(self, q, mode, src, ct, sm, win, lag_in, g, gw, grad, want_grad):
+        """win (P, B, 2) inflow end-point values; returns (g, gw (P, B) face averages,
+        lag_out (P, nlag, 2), grad) and keeps the outflow end points in self._gwe."""
+        npts = len(self.ux)
+        lag_out = np.zeros((npts, max(self.nlag, 1), 2))
+        if lag_in is None:
+            lag_in = np.zeros_like(lag_out)
+        if win.ndim == 2:
+            win = np.repeat(win[:, :, None], 2, axis=2)
+        gw = np.zeros(win.shape[:2])
+        gwe = np.zeros_like(win)
+        self.k["ld"](self.ux, self.uy, self.tau, self.vol, self.mom, self.ptr, self.fnx,
+                     self.fny, self.sign, self.kind, self.idx, self.twin, self.ends,
+                     self.emass, self.order, q, mode, src, ct, sm,
+                     np.ascontiguousarray(win), np.ascontiguousarray(lag_in), g, gw, gwe,
+                     lag_out, grad, want_grad)
+        self._gwe = gwe
+        return g, gw, lag_out, (grad if want_grad else None)
+
+    def _pack(self, gw, lag_out):
+        """Coupling values of one sweep: rho g_out,R(p) at both end points of the specular
+        inflow faces, the upwind end-point values across the period."""
+        p, b, feed, rho = self.spec
+        parts = [(rho[:, None] * self._gwe[feed, b]).ravel()]
+        if self.nlag:
+            parts.append(lag_out.ravel())
+        return np.concatenate(parts)
+
+    def _unpack(self, x, base):
+        """(win (P, B, 2), lag (P, nlag, 2)) from coupling values x over the diffuse part
+        ``base`` (P, B)."""
+        p, b, _, _ = self.spec
+        win = np.repeat(base[:, :, None], 2, axis=2)
+        n = 2 * len(p)
+        win[p, b] += x[:n].reshape(-1, 2)
+        lag = x[n:].reshape(len(self.ux), self.nlag, 2) if self.nlag else None
+        return win, lag
+
+    def _coupling_matrix(self):
+        """Factorized I - F over the coupling values (2 per specular inflow face and per
+        period face and direction), read off one unit sweep per (face, end point)."""
+        if getattr(self, "_direct", False) is not False:
+            return self._direct
+        import scipy.sparse as sp
+        import scipy.sparse.linalg as sla
+
+        npts = len(self.ux)
+        sp_p, sp_b, feed, rho = self.spec
+        nspec = len(sp_p)
+        nb_ = self.inflow.shape[1]
+        n = 2 * (nspec + npts * self.nlag)
+        faces = np.unique(sp_b)
+        spec_index = np.full((npts, nb_), -1)
+        spec_index[sp_p, sp_b] = np.arange(nspec)
+        per_dir = 2 * (np.bincount(sp_p, minlength=npts) + self.nlag)
+        # the direction whose sweep produces each coupling value
+        src = np.concatenate([np.repeat(feed, 2), np.repeat(np.arange(npts), 2 * self.nlag)])
+        self._direct = None
+        if int(per_dir[src].sum()) > self.direct_limit:
+            return None
+        rows, cols, vals = [], [], []
+        zero_b = np.zeros((npts, nb_, 2))
+        lag0 = np.zeros((npts, self.nlag, 2)) if self.nlag else None
+        for b in faces:
+            for e in range(2):
+                win = zero_b.copy()
+                win[:, b, e] = 1.0
+                _, gw, lag_out, _ = self._sweep(None, win, lag0, False)
+                y = self._pack(gw, lag_out)
+                j = spec_index[src, b]
+                j = np.where(j >= 0, 2 * j + e, -1)
+                ok = (j >= 0) & (y != 0)
+                rows.append(np.nonzero(ok)[0])
+                cols.append(j[ok])
+                vals.append(y[ok])
+        for l_ in range(self.nlag):
+            for e in range(2):
+                lag = np.zeros((npts, self.nlag, 2))
+                lag[:, l_, e] = 1.0
+                _, gw, lag_out, _ = self._sweep(None, zero_b, lag, False)
+                y = self._pack(gw, lag_out)
+                j = 2 * nspec + (src * self.nlag + l_) * 2 + e
+                ok = y != 0
+                rows.append(np.nonzero(ok)[0])
+                cols.append(j[ok])
+                vals.append(y[ok])
+        f = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n, n))
+        self.coupling_sweeps = 2 * (len(faces) + self.nlag)
+        self._direct = sla.splu((sp.identity(n, format="csc") - f).tocsc())
+        return self._direct
+
+
+def make_transport(mesh, u, tau, f_b, rho, feeder, scheme: str = "auto"):
+    """The sweep transport for ``scheme``: 'auto' (weighted diamond on tensor grids,
+    linear discontinuous on general meshes and periodic strips), 'upwind' (the first-order
+    finite volumes of the SuperLU path everywhere) or 'ld' (linear discontinuous on any
+    mesh, tensor grids included)."""
+    if scheme not in ("auto", "upwind", "ld"):
+        raise ValueError(f"scheme must be 'auto', 'upwind' or 'ld', got {scheme!r}")
+    if scheme == "ld" or (scheme == "auto" and tensor_grid(mesh) is None):
+        return LDTransport(mesh, u, tau, f_b, rho, feeder)
+    return SweepTransport(mesh, u, tau, f_b, rho, feeder, scheme)

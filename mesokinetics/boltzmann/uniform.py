@@ -26,7 +26,7 @@ import numpy as np
 from ..disorder import PointDisorder, hermitian_from_coefficients, matrix_dos, shell_traces
 from ..sampling import Shell
 from ..units import ELECTRON_CHARGE
-from .blocks import BlockBasis, block_basis
+from .blocks import BlockBasis, ComponentLayout, block_basis
 from .neutrality import homogeneous_modes
 
 @dataclass
@@ -44,7 +44,8 @@ class ShellSolution:
     residual : solvability residual of the bordered solve, |lambda| relative to the scale
         of S that the field alone produces (0 for a consistent problem)
     blocks : the matrix components of degenerate bands (docs/theory.md §12), or None when
-        every band is simple or the scalar approximation was asked for
+        every point keeps one scalar (simple bands, degenerate bands whose traceless part is
+        never driven such as Kramers pairs) or the scalar approximation was asked for
     block_rho : (d, Q) their amplitudes r_q = Tr[X_q r_n] (eV per V/nm), or None
     """
 
@@ -59,49 +60,50 @@ class ShellSolution:
     block_rho: np.ndarray | None = None
 
 
-def solve_shell(shell: Shell, disorder: PointDisorder, *, matrix: bool = True) -> ShellSolution:
+def solve_shell(shell: Shell, disorder: PointDisorder, *, matrix: bool = True,
+                decouple: bool = True) -> ShellSolution:
     """Solve Eq. (4.1) without gradients on a nonempty shell, for unit fields along x, y, z.
 
     Simple bands carry one g_n per point (docs/theory.md §4). With ``matrix`` (the
     default), a degenerate band carries its w_n^2 matrix components (§12: a Sylvester
     equation per point, diagonal in the eigenbasis of D_n); ``matrix=False`` keeps the
-    scalar approximation r_n = g_n P_n (what finite samples still use).
+    scalar approximation r_n = g_n P_n. Degenerate bands whose traceless part is never
+    driven (Kramers pairs) keep the scalar path, which is exact for them;
+    ``decouple=False`` solves them with matrix components anyway (for tests).
     """
     model = shell.bands.model
     n = model.size
-    traces = shell_traces(shell)  # (P, N^2)
-    dos = matrix_dos(shell)
-    tau = disorder.relaxation_times(shell)
+    traces = shell_traces(shell)  # (P, N^2), once for the DOS, the rates and the blocks
+    dos = matrix_dos(shell, traces)
+    tau = disorder.relaxation_times(shell, traces)
     w = shell.weight
-    blocks = block_basis(shell, dos, disorder.gamma) if matrix else None
+    blocks = (block_basis(shell, dos, disorder.gamma, decouple=decouple, point_traces=traces)
+              if matrix else None)
     if blocks is None:  # every point one scalar unknown: the path of §4 as it always was
         comp = _Components(traces, w, tau, disorder.gamma / shell.multiplicity,
                            ELECTRON_CHARGE * shell.velocity.T, w * shell.multiplicity)
     else:
-        comp = _Components.with_blocks(shell, blocks, traces, tau, disorder.gamma)
+        lay = ComponentLayout.build(shell, blocks, traces, tau, disorder.gamma)
+        comp = _Components(lay.traces, lay.weight, lay.tau, lay.coupling,
+                           ELECTRON_CHARGE * shell.velocity[lay.point].T * lay.unit,
+                           lay.weight * lay.norm)
     rho, s, residual, r = comp.solve(n)
     moment = hermitian_from_coefficients((rho * comp.weight) @ comp.traces, n)
     if blocks is None:
         return ShellSolution(shell, rho, moment, tau, dos, r, residual)
-    simple = comp.simple
-    g = np.zeros((rho.shape[0], len(shell)))
-    g[:, simple] = rho[:, : len(simple)]
-    block_rho = rho[:, len(simple):]
-    np.add.at(g.T, blocks.point, (block_rho * blocks.drive).T)
-    degenerate = np.setdiff1d(np.arange(len(shell)), simple)
-    g[:, degenerate] /= shell.multiplicity[degenerate]
-    return ShellSolution(shell, g, moment, tau, dos, r, residual, blocks, block_rho)
+    g = lay.per_point(rho.T, shell.multiplicity).T
+    return ShellSolution(shell, g, moment, tau, dos, r, residual, blocks, rho[:, len(lay.scalar):])
 
 
 @dataclass
 class _Components:
     """The unknowns of the uniform solve, each a scalar equation
-    r_q = tau_q (drive_q e E.v + c_q T_q . s): one per simple-band point, w^2 per point of
-    a degenerate band (docs/theory.md §4, §12).
+    r_q = tau_q (e E.v_q drive_q + c_q T_q . s) (docs/theory.md §4, §12): one per point
+    (scalar path), or the unknowns of a :class:`~mesokinetics.boltzmann.blocks.ComponentLayout`.
 
     traces (Q, N^2); weight w_q (shell weight of the point); tau (Q,); coupling c_q (Q,);
-    source (d, Q) drive_q e v; inner (Q,) weights of the neutrality inner product,
-    w_q Tr[X_q X_q] (w_q w_n for a simple band, whose X is P_n)."""
+    source (d, Q) e v drive_q; inner (Q,) weights of the neutrality inner product,
+    w_q Tr[X_q X_q] (w_q w_n for a scalar point, whose X is P_n)."""
 
     traces: np.ndarray
     weight: np.ndarray
@@ -109,20 +111,6 @@ class _Components:
     coupling: np.ndarray
     source: np.ndarray
     inner: np.ndarray
-    simple: np.ndarray | None = None
-
-    @classmethod
-    def with_blocks(cls, shell, blocks: BlockBasis, traces, tau, gamma) -> "_Components":
-        simple = np.nonzero(shell.multiplicity == 1)[0]
-        w = shell.weight
-        src = ELECTRON_CHARGE * shell.velocity.T
-        return cls(np.concatenate([traces[simple], blocks.traces]),
-                   np.concatenate([w[simple], w[blocks.point]]),
-                   np.concatenate([tau[simple], 1.0 / blocks.rate]),
-                   np.concatenate([np.full(len(simple), gamma), np.full(len(blocks), gamma)]),
-                   np.concatenate([src[:, simple], src[:, blocks.point] * blocks.drive], axis=1),
-                   np.concatenate([w[simple], w[blocks.point]]),
-                   simple)
 
     def solve(self, n: int):
         """Bordered solve of (I - K) s = s0 with neutrality (docs/theory.md §4). Returns

@@ -1,7 +1,8 @@
 """Band-structure models h(k): continuum models and user callables."""
 
 from .base import Model, from_callable, finite_difference_velocity, PAULI
-from .continuum import MassiveDirac, OrbitalTexture, ParabolicBand, RashbaFerromagnet, L_CARTESIAN
+from .continuum import (MassiveDirac, OrbitalTexture, ParabolicBand, RashbaFerromagnet,
+                        SpinOrbitTexture, L_CARTESIAN)
 from .lattice import Haldane, POrbital, QiWuZhang, RashbaLattice, TightBinding
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "RashbaFerromagnet",
     "MassiveDirac",
     "OrbitalTexture",
+    "SpinOrbitTexture",
     "TightBinding",
     "QiWuZhang",
     "Haldane",

@@ -216,3 +216,44 @@ class OrbitalTexture(Model):
             diag = (k3[..., i] * (1 / self.m + 2 * self.texture))[..., None, None] * eye
             out.append(diag - self.texture * dkk + 0j)
         return np.stack(out, axis=-3)
+
+
+class SpinOrbitTexture(Model):
+    """p orbitals with orbital texture and atomic spin-orbit coupling, a minimal
+    centrosymmetric heavy-metal model:
+
+        h = [k^2/(2m) + B (k.L)^2] (x) 1_spin + lambda L.S,    S = sigma/2,
+
+    basis (px up, px down, py up, ...). Inversion (h(k) = h(-k), p orbitals odd) and
+    time reversal make every band a Kramers pair (three pairs in 3D: j = 3/2 and 1/2 split
+    by lambda at k = 0, mixed by the texture). The orbital and spin Hall currents are
+    intrinsic (docs/theory.md §5); spin and orbital accumulate at surfaces through the
+    gradient term (examples/heavy_metal_film.py).
+
+    Parameters
+    ----------
+    mass : effective mass (m_e); texture : B (eV nm^2); spin_orbit : lambda (eV);
+    dim : 2 or 3
+    """
+
+    size = 6
+    basis = tuple(f"{o} {s}" for o in ("px", "py", "pz") for s in ("up", "down"))
+    orbital_matrices = np.stack([np.kron(l, _I2) for l in L_CARTESIAN])
+    spin_matrices = np.stack([np.kron(np.eye(3), p / 2) for p in PAULI])
+
+    def __init__(self, mass: float = 1.0, texture: float = 0.05, spin_orbit: float = 0.1,
+                 dim: int = 3) -> None:
+        self._orbital = OrbitalTexture(mass=mass, texture=texture, dim=dim)
+        self.mass, self.m, self.texture, self.dim = (self._orbital.mass, self._orbital.m,
+                                                     self._orbital.texture, dim)
+        self.spin_orbit = _finite("spin_orbit", spin_orbit, "eV")
+        self.momentum_scale = 1.0
+        self._ls = self.spin_orbit * np.einsum("iab,icd->acbd", L_CARTESIAN,
+                                               PAULI / 2).reshape(6, 6)
+
+    def hamiltonian(self, k):
+        return np.kron(self._orbital.hamiltonian(k), _I2) + self._ls
+
+    def velocity(self, k):
+        v = self._orbital.velocity(k)  # (..., d, 3, 3)
+        return np.einsum("...ab,cd->...acbd", v, _I2).reshape(v.shape[:-2] + (6, 6))

@@ -13,12 +13,10 @@ Units: energies in eV, fields in V/nm, temperatures in K, lengths in nm.
 
 from __future__ import annotations
 
-import warnings
 from typing import Callable
 
 import numpy as np
 
-from ..bands import band_groups
 from ..boltzmann.section import SectionProblem, SectionSolver
 from ..boltzmann.slab import METHODS, solve_slab_shell
 from ..boltzmann.uniform import mean_free_path, solve_shell
@@ -30,7 +28,7 @@ from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..preflight import check_resources
 from ..sampling import sample, sampler_of
 from ..validation import validate_energy_points, validate_inputs
-from ..validity import ValidityWarning, check_nodes
+from ..validity import check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
 from .nodes import EnergyNode, FiniteNode
 from .uniform import UniformResponse
@@ -48,32 +46,20 @@ def _map_nodes(items: list, solve: Callable, progress: Progress | None) -> list:
     return out
 
 
-def _scalar_degenerate_message(model: Model) -> str | None:
-    """Cross-sections keep one scalar g_n per degenerate band (docs/theory.md §12). That is
-    exact for Kramers pairs (PT keeps their intraband block proportional to P_n, also
-    near walls) and without spin-orbit coupling, but not for other degeneracies (orbital
-    doublets), whose traceless part near walls is then omitted."""
-    if not np.any(np.bincount(band_groups(model)) > 1):
-        return None
-    return ("the model has degenerate bands: cross-sections keep one scalar distribution "
-            "per degenerate band, which is exact for Kramers pairs (docs/theory.md §12) but "
-            "omits the traceless part of the intraband density matrix that walls induce in "
-            "other degenerate bands (e.g. orbital doublets); solve_uniform and solve_slab "
-            "carry it")
-
-
 def _uniform(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-             grazing_axis: int | None, progress: Progress | None, *,
-             matrix: bool = True) -> UniformResponse:
+             grazing_axis: int | None, progress: Progress | None) -> UniformResponse:
     """Solve the uniform problem on every energy node; the shells are graded towards
     grazing incidence on a wall normal to ``grazing_axis`` when a finite sample will use
-    them. ``matrix``: matrix distributions on degenerate bands (docs/theory.md §12)."""
+    them. Degenerate bands carry matrix distributions (docs/theory.md §12)."""
+    # the window is not cut at critical energies (thermal_nodes(breaks=...)): that helps
+    # a Rashba crossing (100 K Edelstein: 2.1e-4 -> 1.6e-6) but makes a 2D band edge at mu
+    # ten times worse (1.2e-3 -> 1.3e-2 at 16 nodes), docs/accuracy.md
     energies, weights = thermal_nodes(mu, temperature, energy_points)
 
     def node(ew):
         energy, weight = ew
         shell, sea = sample(model, energy, num, grazing_axis=grazing_axis)
-        solution = None if shell.empty else solve_shell(shell, disorder, matrix=matrix)
+        solution = None if shell.empty else solve_shell(shell, disorder)
         return EnergyNode(float(weight), float(energy), solution, sea)
 
     nodes = _map_nodes(list(zip(energies, weights)), node, progress)
@@ -112,35 +98,24 @@ def solve_uniform(
     num = resolve_numerics(numerics, options)
     check_resources(model, num)
     result = _uniform(model, disorder, mu, field, temperature, energy_points, num, None, progress)
-    result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None,
-                                  matrix=True, stacklevel=2)
+    result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None, stacklevel=2)
     return result
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-                   grazing_axis: int, sample_name: str, *,
-                   matrix: bool = False) -> tuple[UniformResponse, float]:
+                   grazing_axis: int, sample_name: str) -> tuple[UniformResponse, float]:
     """The bulk solution on the shells a finite sample will use (graded towards grazing
     incidence on walls normal to ``grazing_axis``), and the mean free path (nm) at mu
     that grades its mesh. ``sample_name`` names the sample in the error raised when mu has
-    no Fermi surface (a finite sample carries no intraband current without one).
-    ``matrix``: the finite solver carries matrix distributions on degenerate bands
-    (films); otherwise (cross-sections) one scalar per band, and the bulk the same."""
-    # the bulk reference (subtracted by accumulation()) must be the finite solver's own
-    # approximation: scalar g_n per degenerate band for cross-sections
+    no Fermi surface (a finite sample carries no intraband current without one)."""
     bulk = _uniform(model, disorder, mu, field, temperature, energy_points, num, grazing_axis,
-                    None, matrix=matrix)
+                    None)
     if all(node.solution is None for node in bulk.nodes):
         raise ValueError(
             f"mu = {mu} eV has no Fermi surface: {sample_name} carries no intraband current and "
             "needs a Fermi surface; for a purely intrinsic response use solve_uniform"
         )
-    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None,
-                                matrix=matrix, stacklevel=3)
-    message = None if matrix else _scalar_degenerate_message(model)
-    if message is not None:
-        warnings.warn(message, ValidityWarning, stacklevel=3)
-        bulk.validity.append(message)
+    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None, stacklevel=3)
     ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
     return bulk, mean_free_path(ref.solution)
 
@@ -200,7 +175,7 @@ def solve_slab(
     num = resolve_numerics(numerics, options)
     check_resources(model, num, cells=slab.cells)
     bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
-                               normal, "a film or strip", matrix=True)
+                               normal, "a film or strip")
     faces = slab.faces(mfp)
     nodes = _finite_nodes(
         bulk, lambda sol: solve_slab_shell(sol.shell, disorder, slab, field, faces, sol, method),
@@ -259,10 +234,10 @@ def solve_cross_section(
     rtol, maxiter : tolerance and iteration cap of the outer GMRES solve
     precondition : use the diffusion preconditioner (False: plain GMRES, for studies)
 
-    The shells are sampled with Gauss-Legendre nodes in cos(theta) about the wire axis
-    (``polar`` in all, per hemisphere polar/2; ``grazing_panels`` defaults to 1 here)
-    times ``azimuth`` trapezoid nodes in the cross-section plane, so the grid is mirror
-    symmetric about both cross-section axes when ``azimuth`` is a multiple of 4. The bulk
+    The shells use the wire rule (docs/theory.md §8): Gauss-Legendre nodes in theta about
+    the wire axis (``polar``, default 16 here) times an azimuth cut at multiples of pi/4
+    into Gauss-Legendre arcs graded towards the wall normals' grazing directions k pi/2
+    (``azimuth`` nodes in all), mirror symmetric about both cross-section axes. The bulk
     (:func:`solve_uniform`) solution with the same shells is kept as ``result.bulk``.
     """
     if not isinstance(section, CrossSection):
@@ -280,11 +255,13 @@ def solve_cross_section(
             f"the field must lie along one coordinate axis, the wire axis, got {field.tolist()}; "
             "a component in the cross-section plane is screened by surface charges")
     wire = int(nonzero[0])
-    num = resolve_numerics(numerics, options, defaults={"grazing_panels": 1})
+    # the wire rule (docs/theory.md §8): graded towards grazing on both wall normals, where
+    # polar 16 is enough (the 48 of films would buy nothing here)
+    num = resolve_numerics(numerics, options, defaults={"grazing_panels": 1, "polar": 16})
     check_resources(model, num)
     return _solve_on_mesh(SectionResponse, model, disorder, section, mu, field, temperature,
-                          energy_points, num, wire, cross_axes(wire), wire, "a wire",
-                          (rtol, maxiter, precondition), progress)
+                          energy_points, num, cross_axes(wire), cross_axes(wire), wire,
+                          "a wire", (rtol, maxiter, precondition), progress)
 
 
 def solve_periodic_strip(

@@ -178,8 +178,8 @@ class SlabResponse(FiniteSampleResponse):
         if sol.blocks is None:
             return sol.gradient.T @ (shell.weight * kern)
         # degenerate bands: the gradient of the matrix distribution, docs/theory.md §12
-        simple = shell.multiplicity == 1
         blocks = sol.blocks
+        simple = blocks.scalar  # points with one scalar g (simple or decoupled bands)
         kern_b = blocks.gradient_traces(shell.bands, shell.eigen_mask, op_eig)[:, normal]
         return (sol.gradient.T[:, simple] @ (shell.weight * kern)[simple]
                 + sol.block_gradient.T @ (shell.weight[blocks.point] * kern_b))
@@ -235,8 +235,17 @@ class SectionResponse(FiniteSampleResponse):
 
     def _gradient_density(self, sol, op_eig):
         shell = sol.shell
-        kern = gradient_kernel(shell.bands, shell.eigen_mask, op_eig)[:, list(self.mesh.axes)]
-        return np.einsum("pji,pi->j", sol.gradient, shell.weight[:, None] * kern)
+        axes = list(self.mesh.axes)
+        kern = gradient_kernel(shell.bands, shell.eigen_mask, op_eig)[:, axes]
+        if sol.blocks is None:
+            return np.einsum("pji,pi->j", sol.gradient, shell.weight[:, None] * kern)
+        # degenerate bands: the gradient of the matrix distribution, docs/theory.md §12
+        blocks = sol.blocks
+        simple = blocks.scalar  # points with one scalar g (simple or decoupled bands)
+        kern_b = blocks.gradient_traces(shell.bands, shell.eigen_mask, op_eig)[:, axes]
+        return (np.einsum("pji,pi->j", sol.gradient[simple], (shell.weight[:, None] * kern)[simple])
+                + np.einsum("qji,qi->j", sol.block_gradient,
+                            shell.weight[blocks.point][:, None] * kern_b))
 
     def conductance(self) -> float:
         """Wire conductance per unit length, int j.Ehat dA / |E| (e^2/hbar nm)."""

@@ -222,7 +222,7 @@ def scan_fermi_level(
             progress(j + 1, len(energies))
     result = FermiLevelScan(model, disorder, mus, field, temperature, num, energies, weights,
                             nodes, sea_grid=None if sea_grid is None else int(sea_grid))
-    result.validity = check_nodes(nodes, continuum=sampler is None, matrix=True, stacklevel=2)
+    result.validity = check_nodes(nodes, continuum=sampler is None, stacklevel=2)
     return result
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from ..models.base import Model
 from ..numerics import Numerics
 from .brillouin import BrillouinZone
-from .rays import RayRoots, find_ray_roots, ray_directions, ray_sea, ray_shell, sample_rays
+from .rays import (RayRoots, critical_energies as _ray_critical_energies, find_ray_roots,
+                   ray_directions, ray_sea, ray_shell, sample_rays)
 from .shell import Sea, Shell, ShellSamplingError
 
 __all__ = ["Shell", "Sea", "ShellSamplingError", "RayRoots", "BrillouinZone", "sampler_of",
-           "sample", "sample_shell", "sample_sea", "find_ray_roots", "ray_directions"]
+           "sample", "sample_shell", "sample_sea", "find_ray_roots", "ray_directions",
+           "critical_energies"]
 
 _BRILLOUIN_ZONE = BrillouinZone()
 
@@ -33,7 +35,7 @@ def sampler_of(model: Model):
 
 
 def sample(model: Model, energy: float, numerics: Numerics | None = None, *,
-           grazing_axis: int | None = None) -> tuple[Shell, Sea]:
+           grazing_axis: int | tuple | None = None) -> tuple[Shell, Sea]:
     """Shell and Fermi-sea quadratures at ``energy`` (eV).
 
     grazing_axis : None, or the axis of a wall normal: the continuum shell rule is then
@@ -47,7 +49,7 @@ def sample(model: Model, energy: float, numerics: Numerics | None = None, *,
 
 
 def sample_shell(model: Model, energy: float, numerics: Numerics | None = None,
-                 roots: RayRoots | None = None, *, grazing_axis: int | None = None) -> Shell:
+                 roots: RayRoots | None = None, *, grazing_axis: int | tuple | None = None) -> Shell:
     """The energy shell at ``energy`` (eV) of every band. ``roots`` (continuum models,
     from :func:`find_ray_roots` with the same numerics) avoids a second root search."""
     numerics = numerics or Numerics()
@@ -65,3 +67,17 @@ def sample_sea(model: Model, energy: float, numerics: Numerics | None = None,
     if sampler is not None:
         return sampler.sea(model, energy, numerics)
     return ray_sea(model, energy, numerics, roots)
+
+
+def critical_energies(model: Model, numerics: Numerics | None, window: tuple[float, float]):
+    """Energies (eV) inside ``window`` where the T = 0 response may have a kink or a step
+    (band crossings and band extrema), the breaks of the thermal rule
+    (:func:`mesokinetics.quadrature.thermal_nodes`, docs/theory.md §9). Continuum models:
+    :func:`.rays.critical_energies`. Models with their own sampler or a Brillouin zone:
+    none yet (their van Hove points and edges are not located; the thermal rule is then
+    uncut, spectral on smooth responses and n^-2 across a kink)."""
+    import numpy as np
+
+    if sampler_of(model) is not None:
+        return np.zeros(0)
+    return _ray_critical_energies(model, numerics or Numerics(), window)

@@ -38,6 +38,19 @@ from .shell import Sea, Shell, ShellSamplingError
 SNAP = 1e-9
 
 
+def _graded_circle(b: np.ndarray, per_piece: int, panels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Angles and weights (rad) on the circle cut at the sorted breaks ``b`` and at the
+    midpoints between consecutive breaks: every half-piece carries exactly ``per_piece``
+    Gauss-Legendre nodes on ``panels`` panels graded towards its break
+    (:func:`~mesokinetics.quadrature.graded_unit_rule`)."""
+    nxt = np.append(b[1:], b[0] + 2 * np.pi)
+    t, w = graded_unit_rule(per_piece, panels)
+    half = 0.5 * (nxt - b)[:, None]
+    phi = np.concatenate([b[:, None] + half * t, nxt[:, None] - half * t], axis=1).ravel()
+    wt = np.concatenate([half * w, half * w], axis=1).ravel()
+    return phi, wt
+
+
 def _rule_2d(numerics: Numerics, normal: int, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """2D angular rule graded towards each break angle (rad, from the wall plane).
 
@@ -47,16 +60,10 @@ def _rule_2d(numerics: Numerics, normal: int, breaks: np.ndarray) -> tuple[np.nd
     distribution varies on the graded scale next to every break, however close two
     breaks are (two bands of shifted shells), so every break gets the same resolution.
     With the breaks 0 and pi this is the quarter-circle rule graded towards k parallel
-    to the wall (docs/theory.md §8); n breaks cost n / 2 times ``angles`` rays."""
-    b = np.sort(np.mod(breaks, 2 * np.pi))
-    nxt = np.append(b[1:], b[0] + 2 * np.pi)
-    phis, weights = [], []
-    for lo, hi in zip(b, nxt):
-        half = 0.5 * (hi - lo)
-        t, w = graded_unit_rule(max(numerics.angles // 4, 2), numerics.grazing_panels)
-        phis += [lo + half * t, hi - half * t]
-        weights += [half * w, half * w]
-    phi, wt = np.concatenate(phis), np.concatenate(weights)
+    to the wall (docs/theory.md §8), with 4 floor(angles / 4) rays; n breaks cost n / 2
+    times that."""
+    phi, wt = _graded_circle(np.sort(np.mod(breaks, 2 * np.pi)), max(numerics.angles // 4, 1),
+                             numerics.grazing_panels)
     dirs = np.zeros((len(phi), 2))
     dirs[:, 1 - normal] = np.cos(phi)
     dirs[:, normal] = np.sin(phi)
@@ -70,27 +77,51 @@ def _branch_normal_velocity(model: Model, phi: np.ndarray, band: np.ndarray, ran
     dirs = np.zeros((len(phi), 2))
     dirs[:, 1 - normal] = np.cos(phi)
     dirs[:, normal] = np.sin(phi)
+    return _crossing_normal_velocity(model, dirs, band, rank, energy, numerics, normal)
+
+
+def _crossing_normal_velocity(model: Model, dirs: np.ndarray, band: np.ndarray, rank: np.ndarray,
+                              energy: float, numerics: Numerics, normal: int) -> np.ndarray:
+    """v_n . n (eV nm) at the ``rank``-th crossing (by radius) of ``band`` on each ray
+    ``dirs`` (NaN where the ray has fewer crossings)."""
     roots = find_ray_roots(model, dirs, energy, numerics)
-    out = np.full(len(phi), np.nan)
-    for i in range(len(phi)):
-        r = np.sort(roots.radius[(roots.ray == i) & (roots.band == band[i])])
-        if rank[i] < len(r):
-            k = r[rank[i]] * dirs[i]
-            out[i] = Bands(model, k[None]).band_velocity[0, band[i], normal]
+    out = np.full(len(dirs), np.nan)
+    order = np.lexsort((roots.radius, roots.band, roots.ray))
+    ray, bnd, rad = roots.ray[order], roots.band[order], roots.radius[order]
+    # rank of each crossing among those of its (ray, band), by radius
+    first = np.ones(len(ray), bool)
+    first[1:] = (ray[1:] != ray[:-1]) | (bnd[1:] != bnd[:-1])
+    start = np.maximum.accumulate(np.where(first, np.arange(len(ray)), 0))
+    rank_of = np.arange(len(ray)) - start
+    hit = (bnd == band[ray]) & (rank_of == rank[ray])
+    if np.any(hit):
+        k = rad[hit, None] * dirs[ray[hit]]
+        v = Bands(model, k).band_velocity[np.arange(len(k)), bnd[hit], normal]
+        out[ray[hit]] = v
     return out
 
 
 def _illinois(f, a, b, fa, fb, xtol: float = 1e-12, max_iter: int = 100) -> np.ndarray:
     """Roots of ``f`` in the brackets [a, b] (arrays, f(a) f(b) <= 0) by the Illinois
-    method: regula falsi, halving the retained end's value when an end is kept twice."""
+    method: regula falsi, halving the retained end's value when an end is kept twice.
+    Stops when every bracket is below ``xtol`` or every estimate moved by less than
+    ``xtol`` (regula falsi need not shrink a bracket from both sides, and waiting for
+    that cost 36 evaluations of the shell per rim search, each a full root search)."""
     a, b, fa, fb = (np.array(x, float) for x in (a, b, fa, fb))
     side = np.zeros(a.size, int)
+    last = np.full(a.size, np.nan)
+    # a value at rounding level of f is a root: its sign is noise, and following it turned
+    # a converged estimate into a bisection (35 shell evaluations at the equator of a sphere)
+    ftol = 1e-13 * np.maximum(np.abs(fa), np.abs(fb))
     for _ in range(max_iter):
         if np.all(np.abs(b - a) <= xtol):
-            break
+            return 0.5 * (a + b)
         denom = fb - fa
         c = np.where(denom != 0, (a * fb - b * fa) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b))
         c = np.where((c > np.minimum(a, b)) & (c < np.maximum(a, b)), c, 0.5 * (a + b))
+        if np.all(np.abs(c - last) <= xtol):
+            return c
+        last = c
         fc = f(c)
         keep_b = np.sign(fc) == np.sign(fa)  # the root is in [c, b]: c replaces a
         a, fa = np.where(keep_b, c, a), np.where(keep_b, fc, fa)
@@ -98,7 +129,7 @@ def _illinois(f, a, b, fa, fb, xtol: float = 1e-12, max_iter: int = 100) -> np.n
         fb = np.where(keep_b & (side == 1), 0.5 * fb, fb)
         fa = np.where(~keep_b & (side == -1), 0.5 * fa, fa)
         side = np.where(keep_b, 1, -1)
-        done = fc == 0
+        done = np.abs(fc) <= ftol
         a, b = np.where(done, c, a), np.where(done, c, b)
     return 0.5 * (a + b)
 
@@ -152,34 +183,168 @@ def grazing_angles(model: Model, energy: float, numerics: Numerics, normal: int)
     return phi
 
 
+def _spherical(theta: np.ndarray, phi: np.ndarray, pole: int, a: int, b: int) -> np.ndarray:
+    """Unit vectors (Q, 3) at polar angle ``theta`` from axis ``pole`` and azimuth ``phi``
+    from axis ``a`` towards axis ``b`` (rad)."""
+    d = np.zeros(np.broadcast(theta, phi).shape + (3,))
+    st = np.sin(theta)
+    d[..., pole] = np.cos(theta)
+    d[..., a] = st * np.cos(phi)
+    d[..., b] = st * np.sin(phi)
+    return d
+
+
+def _azimuth_axes(normal: int) -> tuple[int, int]:
+    """The two axes (a, b) about ``normal`` from which the azimuth is measured."""
+    a, b = [i for i in range(3) if i != normal]
+    return a, b
+
+
+def _rule_3d_film(numerics: Numerics, normal: int, rims: list) -> tuple[np.ndarray, np.ndarray]:
+    """3D rule graded towards the rim v . n = 0 of every band's shell, per azimuth
+    (docs/theory.md §8).
+
+    ``rims[j]``: the sorted polar angles theta (rad from the normal, in (0, pi)) of the
+    rim points on column j of the ``azimuth`` trapezoid columns phi_j = 2 pi (j + 1/2) /
+    azimuth. Each meridian theta in [0, pi] is cut at its rim points and at the midpoints
+    between them; each half-piece carries exactly floor(polar / 2) Gauss-Legendre nodes in
+    theta on ``grazing_panels`` panels graded towards its rim point. A single rim at the
+    equator (isotropic or mirror-symmetric shells) gives 2 floor(polar / 2) nodes per
+    column, mirror symmetric about the equator. The variable is theta (weight sin theta),
+    not cos theta: a smooth integrand on the sphere is analytic in theta along a meridian,
+    so the panels next to the poles stay spectrally accurate whatever the rim does."""
+    nphi = numerics.azimuth
+    phi0 = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi
+    per = max(numerics.polar // 2, 1)
+    t, w = graded_unit_rule(per, numerics.grazing_panels)
+    a, b = _azimuth_axes(normal)
+    dirs, weights = [], []
+    for j, rim in enumerate(rims):
+        # half-pieces (start, end) graded towards start: [0, r_1] and [r_m, pi] whole (a
+        # pole is no grazing point), the segments between rims cut at their midpoints
+        mid = 0.5 * (rim[:-1] + rim[1:])
+        starts = np.concatenate([rim[:1], rim[:-1], rim[1:], rim[-1:]])
+        ends = np.concatenate([[0.0], mid, mid, [np.pi]])
+        th = (starts[:, None] + (ends - starts)[:, None] * t[None]).ravel()
+        wt = (np.abs(ends - starts)[:, None] * w[None]).ravel()
+        dirs.append(_spherical(th, np.full_like(th, phi0[j]), normal, a, b))
+        weights.append(wt * np.sin(th) * (2 * np.pi / nphi))
+    return np.concatenate(dirs), np.concatenate(weights)
+
+
+def _rule_wire(numerics: Numerics, walls: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """3D rule of a wire whose walls are normal to the cross-section axes ``walls`` = (a,
+    b) (docs/theory.md §8). The wire axis w is the third axis: polar angle theta from w,
+    azimuth phi in the section from a towards b.
+
+    The grazing set of a wall normal to a is v_a = 0, the great circle phi = +-pi/2 (and
+    the poles); of a wall normal to b, phi = 0, pi. The azimuth is therefore cut at
+    k pi/2 and at the midpoints k pi/2 + pi/4 (the diagonals, where the free path in a
+    square section has a kink), and each of the 8 half-pieces carries exactly
+    floor(azimuth / 8) Gauss-Legendre nodes on ``grazing_panels`` panels graded towards its
+    k pi/2 end. Theta: floor(polar / 2) Gauss-Legendre nodes on [0, pi/2] and their
+    mirror images on [pi/2, pi]. The rule is mirror symmetric about both section axes
+    and about the section plane. Measured on the square wire of side l (exact transport
+    on the rule, tests/test_defaults_accuracy.py): 8.0e-7 relative to the free-path
+    integral at polar 16 x azimuth 32 with grazing_panels = 1 (the wires' default); the
+    phi trapezoid gave -4.9e-4 with theta Gauss-Legendre and -2.3e-3 with cos(theta)
+    Gauss-Legendre: it puts no node boundary at the kinks of the free path in phi. With
+    only floor(azimuth / 8) nodes per arc, more panels than nodes make 1-node panels: keep
+    grazing_panels at 1 unless the arcs are well resolved (thin wires, d << l)."""
+    a, b = walls
+    w_axis = 3 - a - b
+    per = max(numerics.polar // 2, 1)
+    x, wx = np.polynomial.legendre.leggauss(per)
+    th = np.concatenate([0.25 * np.pi * (x + 1), np.pi - 0.25 * np.pi * (x + 1)])
+    wth = np.concatenate([0.25 * np.pi * wx] * 2) * np.sin(th)
+    phi, wphi = _graded_circle(np.arange(4) * 0.5 * np.pi, max(numerics.azimuth // 8, 1),
+                               numerics.grazing_panels)
+    dirs = _spherical(th[:, None], phi[None, :], w_axis, a, b).reshape(-1, 3)
+    return dirs, (wth[:, None] * wphi[None, :]).ravel()
+
+
+def grazing_rims(model: Model, energy: float, numerics: Numerics, normal: int) -> list:
+    """Per azimuth column about the wall normal (phi_j = 2 pi (j + 1/2) / azimuth), the
+    sorted polar angles theta (rad from the normal) of the rays through the rim of every
+    band's 3D shell, where v . n = 0 (docs/theory.md §8).
+
+    Found on the shell itself, as :func:`grazing_angles` in 2D: sign changes of v_n along
+    each meridian between the rays of max(polar, 32) equal steps in theta, for every band
+    and every crossing of a ray (by radius), refined by the Illinois method on theta.
+    Rims within ``SNAP`` of the equator are put on it, and a set of rims mirror symmetric
+    about the equator (theta -> pi - theta) in every column is made exactly symmetric, so
+    the rule of a mirror-symmetric shell keeps every specular partner."""
+    nphi = numerics.azimuth
+    phi0 = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi
+    n0 = max(numerics.polar, 32)
+    th0 = np.pi * (np.arange(n0) + 0.5) / n0
+    a, b = _azimuth_axes(normal)
+    dirs = _spherical(th0[None, :], phi0[:, None], normal, a, b).reshape(-1, 3)  # column-major
+    roots = find_ray_roots(model, dirs, energy, numerics)
+    equator = [np.array([0.5 * np.pi])] * nphi
+    if roots.band.size == 0:
+        return equator
+    _check_star_shaped(roots, len(dirs), energy)
+    order = np.lexsort((roots.radius, roots.band, roots.ray))
+    ray, band, radius = roots.ray[order], roots.band[order], roots.radius[order]
+    vn = Bands(model, radius[:, None] * dirs[ray]).band_velocity[np.arange(len(ray)), band, normal]
+    lo, hi, flo, fhi, col, nb, rk = [], [], [], [], [], [], []
+    for n in np.unique(band):
+        sel = band == n
+        per_ray = np.count_nonzero(sel) // len(dirs)
+        v = vn[sel].reshape(nphi, n0, per_ray)
+        for j in range(per_ray):
+            c, i = np.nonzero(np.sign(v[:, :-1, j]) != np.sign(v[:, 1:, j]))
+            lo.append(th0[i]), hi.append(th0[i + 1]), flo.append(v[c, i, j]), fhi.append(v[c, i + 1, j])
+            col.append(c), nb.append(np.full(len(c), n)), rk.append(np.full(len(c), j))
+    if not lo or sum(len(x) for x in lo) == 0:
+        return equator
+    lo, hi, flo, fhi, col, nb, rk = (np.concatenate(x) for x in (lo, hi, flo, fhi, col, nb, rk))
+    theta = _illinois(lambda th: _crossing_normal_velocity(
+        model, _spherical(th, phi0[col], normal, a, b), nb, rk, energy, numerics, normal),
+        lo, hi, flo, fhi)
+    theta = np.where(np.abs(theta - 0.5 * np.pi) < SNAP, 0.5 * np.pi, theta)
+    rims = [np.unique(theta[col == j]) for j in range(nphi)]
+    rims = [r if r.size else equator[0] for r in rims]
+    if all(np.all(np.min(np.abs(r[:, None] - (np.pi - r)[None, :]), axis=1) < SNAP) for r in rims):
+        # mirror-symmetric shell: keep the rule exactly symmetric about the equator
+        rims = [np.unique(np.concatenate([r[r <= 0.5 * np.pi], np.pi - r[r <= 0.5 * np.pi]]))
+                for r in rims]
+    return rims
+
+
+def _check_grazing_axis(dim: int, axis) -> None:
+    """``axis``: one wall normal (an axis index < dim), or in 3D the pair of section axes
+    of a wire (two different axes)."""
+    if isinstance(axis, tuple):
+        if dim != 3 or len(axis) != 2 or len(set(axis)) != 2 or not all(
+                isinstance(i, (int, np.integer)) and 0 <= i < 3 for i in axis):
+            raise ValueError(f"a pair of wall normals (a wire's section axes) needs two "
+                             f"different axes of a 3D model, got {axis} in {dim}D")
+        return
+    if not 0 <= axis < dim:
+        raise ValueError(f"grazing_axis must be in 0..{dim - 1}, got {axis}")
+
+
 def _graded_directions(dim: int, numerics: Numerics, normal: int,
                        breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Angular rule refined towards grazing incidence on a wall normal to axis ``normal``:
     in 2D towards the ``breaks`` (default 0 and pi: k parallel to the wall), in 3D
-    towards the equator of cos(theta) about the normal."""
+    towards the equator about the normal (the rim of a mirror-symmetric shell; the true
+    rim of any shell needs the model: :func:`shell_rule`); ``normal`` a pair of section
+    axes: the wire rule (:func:`_rule_wire`)."""
     if dim == 1:
         return ray_directions(1, Numerics())
-    if not 0 <= normal < dim:
-        raise ValueError(f"grazing_axis must be in 0..{dim - 1}, got {normal}")
+    _check_grazing_axis(dim, normal)
     if dim == 2:
         return _rule_2d(numerics, normal, np.array([0.0, np.pi]) if breaks is None else breaks)
-    # 3D: mu = cos(theta) about the normal, graded towards mu = 0 in each hemisphere
-    t, w = graded_unit_rule(max(numerics.polar // 2, 2), numerics.grazing_panels)
-    mu = np.concatenate([t, -t])
-    wmu = np.concatenate([w, w])
-    nphi = numerics.azimuth
-    phi = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi
-    st = np.sqrt(1 - mu**2)
-    a, b = [i for i in range(3) if i != normal]
-    dirs = np.zeros((len(mu) * nphi, 3))
-    dirs[:, a] = (st[:, None] * np.cos(phi)[None]).ravel()
-    dirs[:, b] = (st[:, None] * np.sin(phi)[None]).ravel()
-    dirs[:, normal] = np.repeat(mu, nphi)
-    return dirs, np.repeat(wmu, nphi) * (2 * np.pi / nphi)
+    if isinstance(normal, tuple):  # a wire: the walls are normal to both section axes
+        return _rule_wire(numerics, normal)
+    return _rule_3d_film(numerics, normal, [np.array([0.5 * np.pi])] * numerics.azimuth)
 
 
 def ray_directions(dim: int, numerics: Numerics,
-                   grazing_axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   grazing_axis: int | tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors (R, d) and solid-angle weights (R,) with sum = 2, 2 pi or 4 pi.
 
     grazing_axis : None, or the axis index of a wall normal: the rule is then graded
@@ -276,6 +441,42 @@ def _crossing_brackets(model, dirs, energy, radii, e):
     return (np.concatenate(rays), np.concatenate(bands), np.concatenate(lo), np.concatenate(hi))
 
 
+def critical_energies(model: Model, numerics: Numerics, window: tuple[float, float]) -> np.ndarray:
+    """Energies (eV) in ``window`` where the T = 0 response of a continuum model may have
+    a kink or a step (docs/theory.md §9): the band energies at k = 0 (band crossings such
+    as the Rashba point, band bottoms of parabolic bands) and the extrema of every band
+    along the rays of the standard rule (the bottom of a Rashba ring; for a warped band,
+    the lowest and highest extremum energy over the rays, between which the edge is
+    smeared). Found on a scan to the radius beyond which no band reaches the top of the
+    window, refined by golden-section search as for thin rings (:func:`_crossing_brackets`)."""
+    lo, hi = float(window[0]), float(window[1])
+    dirs, _ = ray_directions(model.dim, numerics)
+    found = [_energies_on_rays(model, dirs[:1], np.zeros(1))[0, 0]]
+    k_scan = _scan_radius(model, dirs, hi)
+    radii = np.unique(np.concatenate([np.linspace(0.0, k_scan, numerics.scan_points),
+                                      k_scan / numerics.scan_points * 2.0 ** -np.arange(1, 24)]))
+    e = _energies_on_rays(model, dirs, radii)  # (R, K, M)
+    d = np.diff(e, axis=1)
+    ray, j, band = np.nonzero(d[:, :-1] * d[:, 1:] < 0)  # a discrete extremum at radii[j + 1]
+    if ray.size:
+        sign = np.where(d[ray, j, band] < 0, 1.0, -1.0)  # minimise sign * eps
+        a, b = radii[j], radii[j + 2]
+        f = lambda r: sign * _band_energy_at(model, dirs[ray], band, r)  # noqa: E731
+        golden = (np.sqrt(5) - 1) / 2
+        for _ in range(80):
+            c, dd = b - golden * (b - a), a + golden * (b - a)
+            left = f(c) < f(dd)
+            a, b = np.where(left, a, c), np.where(left, dd, b)
+        ext = sign * f(0.5 * (a + b))
+        for n in np.unique(band):
+            for kind in (1.0, -1.0):
+                sel = (band == n) & (sign == kind)
+                if np.any(sel):
+                    found.append([ext[sel].min(), ext[sel].max()])
+    values = np.unique(np.round(np.concatenate([np.ravel(x) for x in found]), 12))
+    return values[(values > lo) & (values < hi)]
+
+
 def _scan_radius(model: Model, dirs: np.ndarray, energy: float) -> float:
     """A radius beyond which no band crosses ``energy`` on any ray (1/nm)."""
     radii = model.momentum_scale * 2.0 ** np.linspace(-12, 12, 49)
@@ -351,7 +552,7 @@ def _refine_roots(model, dirs, band, lo, hi, energy, max_iter: int = 200):
 
 
 def sample_rays(model: Model, energy: float, numerics: Numerics,
-                grazing_axis: int | None = None) -> tuple[Shell, Sea]:
+                grazing_axis: int | tuple | None = None) -> tuple[Shell, Sea]:
     """Shell and Fermi-sea quadratures at ``energy`` (eV) of a continuum model, sharing
     one root search where the two rules share their rays."""
     rule = shell_rule(model, energy, numerics, grazing_axis)
@@ -367,20 +568,25 @@ def sample_rays(model: Model, energy: float, numerics: Numerics,
 
 
 def shell_rule(model: Model, energy: float, numerics: Numerics,
-               grazing_axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               grazing_axis: int | tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The rays (R, d) and solid-angle weights (R,) of the shell at ``energy`` (eV): the
-    standard rule, or, next to a wall normal to ``grazing_axis``, a rule graded towards
-    grazing incidence: in 2D at the true tangent points of every band's shell
-    (:func:`grazing_angles`), in 3D towards the equator about the normal."""
-    if grazing_axis is not None and model.dim == 2:
-        if not 0 <= grazing_axis < 2:
-            raise ValueError(f"grazing_axis must be in 0..1, got {grazing_axis}")
+    standard rule, or, next to walls, a rule graded towards grazing incidence
+    (docs/theory.md §8): ``grazing_axis`` one wall normal (strips, films): in 2D at the true
+    tangent points of every band's shell (:func:`grazing_angles`), in 3D at the true rim
+    v . n = 0 of every band's shell, per azimuth (:func:`grazing_rims`); a pair of section
+    axes (a wire along the third): the wire rule (:func:`_rule_wire`)."""
+    if grazing_axis is None or model.dim == 1:
+        return ray_directions(model.dim, numerics, grazing_axis)
+    _check_grazing_axis(model.dim, grazing_axis)
+    if model.dim == 2:
         return _rule_2d(numerics, grazing_axis, grazing_angles(model, energy, numerics, grazing_axis))
-    return ray_directions(model.dim, numerics, grazing_axis)
+    if isinstance(grazing_axis, tuple):
+        return _rule_wire(numerics, grazing_axis)
+    return _rule_3d_film(numerics, grazing_axis, grazing_rims(model, energy, numerics, grazing_axis))
 
 
 def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots | None = None,
-              grazing_axis: int | None = None, rule: tuple | None = None) -> Shell:
+              grazing_axis: int | tuple | None = None, rule: tuple | None = None) -> Shell:
     """The energy shell at ``energy`` (eV) of every band of a continuum model, on rays
     from k = 0. ``roots`` (from :func:`find_ray_roots` on the same rays) avoids a second
     search; ``rule`` (from :func:`shell_rule`) a second construction of the rays."""

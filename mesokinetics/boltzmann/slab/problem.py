@@ -13,7 +13,7 @@ from ...disorder import hermitian_from_coefficients, shell_traces
 from ...samples import Fuchs
 from ...sampling import Shell
 from ...units import ELECTRON_CHARGE
-from ..blocks import BlockBasis, block_basis
+from ..blocks import BlockBasis, ComponentLayout, block_basis
 from ..neutrality import homogeneous_modes
 from ..walls import mirror_operator, mirror_partners
 
@@ -123,7 +123,7 @@ class SlabProblem:
             self.kappa[:, col] += np.where(self.start == wall, (1 - rho) / den, 0.0)
             self.kappa[:, col] += np.where(self.start[pp] == wall, rho * e[pp] * (1 - rho[pp]) / den, 0.0)
         if self.components is not None:  # diffuse re-emission C P_n: the diagonal components
-            self.kappa *= number[:, None]
+            self.kappa *= self.components["unit"][:, None]
         # scale of S that the field alone produces without cancellations (for diagnostics)
         self.scale = max(np.sqrt(len(self.widths)) * np.linalg.norm(
             (w * np.abs(self.source) * self.tau) @ np.abs(self.traces)), np.finfo(float).tiny)
@@ -163,37 +163,21 @@ class SlabProblem:
         paired by the wall mirror), diffuse walls re-emit C P_n."""
         mirror = None if all_diffuse else mirror_operator(shell.bands.model, normal)
         blocks = block_basis(shell, uniform.dos, disorder.gamma,
-                             partner=None if all_diffuse else partner, mirror=mirror)
-        simple = np.nonzero(shell.multiplicity == 1)[0]
-        traces = np.concatenate([shell_traces(shell)[simple], blocks.traces])
-        point = np.concatenate([simple, blocks.point])
-        ns = len(simple)
-        # component index of (point, beta): simple points first, then the blocks, w^2
-        # consecutive components per point
-        bp = blocks.point
-        new_run = np.r_[True, bp[1:] != bp[:-1]]
-        run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(bp)), 0))
-        first = np.zeros(len(shell), int)
-        first[simple] = np.arange(ns)
-        first[bp[new_run]] = ns + np.nonzero(new_run)[0]
-        beta = np.concatenate([np.zeros(ns, int), np.arange(len(bp)) - run_start])
-        comp_partner = first[partner[point]] + beta
-        number = np.concatenate([np.ones(ns), blocks.drive])  # Tr[X_q]
-        tau = np.concatenate([uniform.tau[simple], 1.0 / blocks.rate])
-        coupling = np.concatenate([disorder.gamma / shell.multiplicity[simple],
-                                   np.full(len(blocks), disorder.gamma)])
-        weight = shell.weight[point]
-        norm = np.ones(len(point))  # Tr[X_q X_q]: 1 for P_n of a simple band and for b_q
+                             mirrors=None if all_diffuse else [(partner, mirror)],
+                             scalar=uniform.blocks.scalar)
+        lay = ComponentLayout.build(shell, blocks, shell_traces(shell), uniform.tau,
+                                    disorder.gamma)
+        traces, tau, coupling, weight = lay.traces, lay.tau, lay.coupling, lay.weight
         if diffuse:  # the conserved charge: r = P_n everywhere
-            modes, g0 = ((weight * number) @ traces)[None, :], number[:, None].copy()
+            modes, g0 = ((weight * lay.unit) @ traces)[None, :], lay.unit[:, None].copy()
         else:
             modes, g0 = homogeneous_modes(traces, weight, tau, coupling)
-        components = {"weight": weight, "norm": norm, "number": number, "point": point,
-                      "simple": simple}
+        components = {"weight": weight, "norm": lay.norm, "number": lay.number,
+                      "unit": lay.unit, "layout": lay}
         return cls(shell, faces, tau, traces, coupling,
-                   ELECTRON_CHARGE * (shell.velocity @ field)[point] * number, vy[point],
-                   comp_partner, rho[point], diffuse, modes, g0, uniform.dos, blocks,
-                   components)
+                   ELECTRON_CHARGE * (shell.velocity @ field)[lay.point] * lay.unit,
+                   vy[lay.point], lay.partner(partner), rho[lay.point], diffuse, modes, g0,
+                   uniform.dos, blocks, components)
 
     @property
     def cells(self) -> int:
@@ -252,7 +236,7 @@ class SlabProblem:
             return SlabShellSolution(
                 self.shell, self.faces, g_avg, g_faces, gradient, moment, self.tau, self.dos,
                 tuple(wall_constants), len(self.modes), residual, consistency)
-        ns = len(self.components["simple"])
+        ns = len(self.components["layout"].scalar)
         points = [self._per_point(x) for x in (g_avg, g_faces, gradient)]
         return SlabShellSolution(
             self.shell, self.faces, *points, moment, self.tau, self.dos,
@@ -260,12 +244,8 @@ class SlabProblem:
             blocks=self.blocks, block_g=g_avg[ns:], block_gradient=gradient[ns:])
 
     def _per_point(self, x: np.ndarray) -> np.ndarray:
-        """Per shell point (P, ...) from per component (Q, ...): the value of a simple
-        band, the trace part Tr[r_n] / w_n of a degenerate one."""
-        shell, comp = self.shell, self.components
-        out = np.zeros((len(shell),) + x.shape[1:])
-        np.add.at(out, comp["point"], x * comp["number"].reshape((-1,) + (1,) * (x.ndim - 1)))
-        return out / shell.multiplicity.reshape((-1,) + (1,) * (x.ndim - 1))
+        """Per shell point (P, ...) from per component (Q, ...), :meth:`ComponentLayout.per_point`."""
+        return self.components["layout"].per_point(x, self.shell.multiplicity)
 
 
 def _cell_factors(h, lam):
