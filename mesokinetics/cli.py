@@ -108,6 +108,35 @@ def _files_line(files) -> str:
 # --------------------------------------------------------------------------------------
 
 
+class _StepBar:
+    """A tqdm progress bar on stderr for one step of a run, fed by the solvers'
+    ``progress(done, total)`` callbacks. Created at the first report (a step that
+    reports nothing prints nothing), shown only on a terminal (tqdm's ``disable=None``)
+    and never with --quiet."""
+
+    def __init__(self, desc: str, unit: str, enabled: bool, after: "_StepBar | None" = None) -> None:
+        self.desc, self.unit, self.enabled, self.bar, self.after = desc, unit, enabled, None, after
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            if self.after is not None:  # the previous step is over: one bar at a time
+                self.after.close()
+
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, leave=True,
+                            dynamic_ncols=True, disable=None, file=sys.stderr)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def cmd_run(args) -> int:
     from .io.atomic import FolderLock, LockError, terminate_on_sigterm
     from .io.config import load_config
@@ -131,9 +160,15 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
     done = False
+    solve_bar = _StepBar("solve", "shell", not args.quiet)
+    bars = (solve_bar, _StepBar("observables", "chunk", not args.quiet, after=solve_bar))
     try:
         with terminate_on_sigterm():
-            result = run(config)
+            try:
+                result = run(config, progress=bars[0], observables_progress=bars[1])
+            finally:
+                for bar in bars:
+                    bar.close()
             files = result.save(out, vtk=False if args.no_vtk else None,
                                 png=False if args.no_plots else None,
                                 pdf=True if args.pdf else None, overwrite=args.overwrite)

@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from .bands import _matmul, to_eigenbasis_stack
 from .models.base import Model, axis_index
 # the orbital and spin matrix builders are part of the operators' namespace
 # (ops.angular_momentum_matrices, ops.with_spin, ...); they live in models/orbitals.py
@@ -28,6 +29,9 @@ class Operator:
     matrix : constant (N, N) Hermitian matrix, or None
     function : callable k (P, d) -> (P, N, N), or None
     name, unit : labels used in results and files
+    eigenbasis : optional fast path bands -> U^dagger o U (see :meth:`in_eigenbasis`)
+    key : optional hashable identifying the observable (see :attr:`key`); constant
+        matrices get one from their entries
     """
 
     def __init__(
@@ -37,6 +41,7 @@ class Operator:
         name: str = "operator",
         unit: str = "1",
         eigenbasis: Callable | None = None,
+        key=None,
     ) -> None:
         if (matrix is None) == (function is None):
             raise ValueError("give exactly one of matrix or function")
@@ -53,6 +58,20 @@ class Operator:
         # optional fast path bands -> U^dagger o U, reusing quantities Bands has cached
         # (the velocity operator in the eigenbasis) instead of re-evaluating o(k)
         self._eigenbasis = eigenbasis
+        # (1/2){M, v_b} currents: (M, b), so that in_eigenbasis_many rotates M together
+        # with the constant matrices
+        self._anticommutator = None
+        self._key = key
+
+    @property
+    def key(self):
+        """A hashable that two operators share exactly when they are the same observable
+        (the same constant matrix, or the same factory, model object and axes), or None
+        (a user callable: only the object itself). Results cache responses by it, so an
+        operator built again (``charge_current(model, 0)`` twice) is not evaluated again."""
+        if self._key is None and self.matrix is not None:
+            self._key = ("matrix", self.matrix.shape, self.matrix.tobytes())
+        return self._key
 
     def __call__(self, k: np.ndarray) -> np.ndarray:
         """The operator at k (P, d): (P, N, N)."""
@@ -89,6 +108,43 @@ def as_operator(op, model: Model) -> Operator:
     return Operator(matrix=op).check_size(model)
 
 
+def _hermitian_product(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(1/2){m, v} = (1/2)(m v + (m v)^dagger) for Hermitian m and v: one product."""
+    mv = _matmul(m, v)
+    return 0.5 * (mv + np.conj(np.swapaxes(mv, -1, -2)))
+
+
+def in_eigenbasis_many(ops, bands) -> list[np.ndarray]:
+    """``[op.in_eigenbasis(bands) for op in ops]`` (each (P, N, N)) with one batched
+    rotation for all the constant matrices and the moments M of the currents
+    (1/2){M, v_b} (:func:`~mesokinetics.bands.to_eigenbasis_stack`), and the velocities
+    from ``bands.velocity_eig``. Same numbers as one operator at a time, to rounding."""
+    ops = list(ops)
+    if not ops:
+        return []
+    mats, where = [], {}
+    for op in ops:
+        m = op.matrix if op.matrix is not None else (
+            op._anticommutator[0] if op._anticommutator is not None else None)
+        if m is not None:
+            key = (m.shape, m.tobytes())
+            if key not in where:
+                where[key] = len(mats)
+                mats.append(m)
+    rotated = to_eigenbasis_stack(bands.vectors, np.array(mats)) if mats else None
+    out = []
+    for op in ops:
+        if op.matrix is not None:
+            out.append(rotated[where[(op.matrix.shape, op.matrix.tobytes())]])
+        elif op._anticommutator is not None:
+            m, flow = op._anticommutator
+            out.append(_hermitian_product(rotated[where[(m.shape, m.tobytes())]],
+                                          bands.velocity_eig[:, flow]))
+        else:
+            out.append(op.in_eigenbasis(bands))
+    return out
+
+
 def _spin_matrices(model: Model) -> np.ndarray:
     if model.spin_matrices is None:
         raise ValueError(f"{type(model).__name__} has no spin degree of freedom")
@@ -123,7 +179,8 @@ def velocity(model: Model, axis) -> Operator:
     """Velocity operator v_i = dh/dk_i (eV nm / hbar)."""
     i = axis_index(axis, model.dim, "velocity axis")
     return Operator(function=lambda k: model.velocity(k)[..., i, :, :], name=f"v_{'xyz'[i]}",
-                    unit="eV nm/hbar", eigenbasis=lambda bands: bands.velocity_eig[:, i])
+                    unit="eV nm/hbar", eigenbasis=lambda bands: bands.velocity_eig[:, i],
+                    key=("velocity", id(model), i))
 
 
 def charge_current(model: Model, axis) -> Operator:
@@ -134,6 +191,7 @@ def charge_current(model: Model, axis) -> Operator:
         name=f"j_{'xyz'[i]}",
         unit="|e| eV nm/hbar",
         eigenbasis=lambda bands: ELECTRON_CHARGE * bands.velocity_eig[:, i],
+        key=("charge_current", id(model), i),
     )
 
 
@@ -143,10 +201,13 @@ def _symmetrized_current(model: Model, moment: np.ndarray, flow: int, name: str)
         return 0.5 * (moment @ v + v @ moment)
 
     def current_eig(bands):
-        m, v = bands.to_eigenbasis(moment), bands.velocity_eig[:, flow]
-        return 0.5 * (m @ v + v @ m)
+        return _hermitian_product(bands.to_eigenbasis(moment), bands.velocity_eig[:, flow])
 
-    return Operator(function=current, name=name, unit="eV nm", eigenbasis=current_eig)
+    moment = np.asarray(moment, dtype=complex)
+    op = Operator(function=current, name=name, unit="eV nm", eigenbasis=current_eig,
+                  key=("anticommutator", id(model), moment.shape, moment.tobytes(), flow))
+    op._anticommutator = (moment, flow)
+    return op
 
 
 def spin_current(model: Model, spin_axis, flow_axis) -> Operator:
@@ -192,7 +253,13 @@ def current(model: Model, matrix, flow_axis, name: str | None = None, unit: str 
         v = model.velocity(k)[..., b, :, :]
         return 0.5 * (m @ v + v @ m)
 
-    return Operator(function=fn, name=name or f"j(O)_{'xyz'[b]}", unit=f"{unit} eV nm/hbar")
+    def fn_eig(bands):
+        return _hermitian_product(bands.to_eigenbasis(m), bands.velocity_eig[:, b])
+
+    op = Operator(function=fn, name=name or f"j(O)_{'xyz'[b]}", unit=f"{unit} eV nm/hbar",
+                  eigenbasis=fn_eig, key=("anticommutator", id(model), m.shape, m.tobytes(), b))
+    op._anticommutator = (m, b)
+    return op
 
 
 def projector(model: Model, site=None, orbital=None, spin=None) -> Operator:

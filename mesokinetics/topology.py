@@ -12,17 +12,20 @@ from .bands import Bands
 from .coherence import intrinsic_density
 from .models.base import Model
 from .numerics import Numerics
-from .operators import as_operator
+from .operators import as_operator, in_eigenbasis_many
 from .sampling import BrillouinZone, Sea, sampler_of
 from .sampling.brillouin import FermiLoop, bz_options, fractional_grid, lattice_geometry
 
 
 def intrinsic_response(model: Model, mu: float, operators, numerics: Numerics | None = None,
-                       sea: Sea | None = None) -> np.ndarray:
+                       sea: Sea | None = None, progress=None) -> np.ndarray:
     """Intrinsic (Fermi-sea, Berry-connection) term of each operator per unit field,
     evaluated in chunks of ``bz_chunk`` k points: memory O(bz_chunk N^2 d) whatever the grid.
+    Each chunk is diagonalized once for all operators, which are rotated to the eigenbasis
+    together (:func:`~mesokinetics.operators.in_eigenbasis_many`).
 
     operators : one operator or a list (see :func:`mesokinetics.operators.as_operator`)
+    progress : optional callback progress(done, total) over the chunks
     Returns (n_operators, d): operator unit nm^-d per V/nm, the same numbers as
     ``solve_uniform(...).response(op).intrinsic`` at T = 0.
     """
@@ -35,10 +38,13 @@ def intrinsic_response(model: Model, mu: float, operators, numerics: Numerics | 
     sea = sea if sea is not None else sampler.sea(model, mu, numerics)
     chunk = bz_options(numerics, model.dim)["chunk"]
     out = np.zeros((len(ops), model.dim))
-    for s in range(0, len(sea.weight), chunk):
+    starts = range(0, len(sea.weight), chunk)
+    for n, s in enumerate(starts):
         bands = Bands(model, sea.k[s:s + chunk])
-        for i, op in enumerate(ops):
-            out[i] += intrinsic_density(bands, sea.weight[s:s + chunk], mu, op.in_eigenbasis(bands))
+        for i, op_eig in enumerate(in_eigenbasis_many(ops, bands)):
+            out[i] += intrinsic_density(bands, sea.weight[s:s + chunk], mu, op_eig)
+        if progress is not None:
+            progress(n + 1, len(starts))
     return out[0] if single else out
 
 

@@ -254,13 +254,16 @@ def _torque(pauli: np.ndarray, model) -> np.ndarray:
 
 
 def run(config: Config | dict | str, progress: Callable[[int, int], None] | None = None,
-        keep_response: bool = True) -> Result:
+        keep_response: bool = True,
+        observables_progress: Callable[[int, int], None] | None = None) -> Result:
     """Solve a configuration and evaluate its observables.
 
     config : a :class:`~mesokinetics.io.config.Config`, a preset name, a TOML path or a
         nested dict (validated here)
     progress : optional callback progress(done, total) over the energy shells
     keep_response : keep the solver's result object as ``result.response`` (not saved)
+    observables_progress : optional callback progress(done, total) over the Fermi-sea
+        chunks (and shells) of the observables step, the longest step of lattice models
 
     Returns a :class:`~mesokinetics.io.results.Result`; raises
     :class:`~mesokinetics.io.config.ConfigError` or :class:`RunError` (one line) for
@@ -306,7 +309,7 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     caught = [w for w in caught if not (
         issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))
         and "mesokinetics" not in str(w.filename))]
-    arrays, info = _collect(built, response)
+    arrays, info = _collect(built, response, observables_progress)
     t_obs = time.perf_counter()
     info.update({
         "name": name, "description": described(config), "version": __version__,
@@ -378,16 +381,16 @@ def _geometry_info(built: Built, response=None) -> dict:
     return info
 
 
-def _collect(built: Built, response) -> tuple[dict, dict]:
+def _collect(built: Built, response, progress=None) -> tuple[dict, dict]:
     """Arrays and metadata of a solved configuration (see Result for the layout).
 
     Every number is checked: an overflow or NaN is a RunError naming the quantity (one
     line; numpy's floating-point warnings are silenced here, the check reports them)."""
     with np.errstate(all="ignore"):
-        return _collect_checked(built, response)
+        return _collect_checked(built, response, progress)
 
 
-def _collect_checked(built: Built, response) -> tuple[dict, dict]:
+def _collect_checked(built: Built, response, progress=None) -> tuple[dict, dict]:
     model = built.model
     d = model.dim
     arrays: dict[str, np.ndarray] = {}
@@ -400,7 +403,7 @@ def _collect_checked(built: Built, response) -> tuple[dict, dict]:
     bulk = response.bulk if slab or section else response
     wanted = observables(built)
     # every bulk response in one pass over the Fermi sea (one diagonalization per chunk)
-    bulk.responses([op for _, opl in wanted.values() for op in opl])
+    bulk.responses([op for _, opl in wanted.values() for op in opl], progress=progress)
 
     for qname, (meta, opl) in wanted.items():
         dens_b = [bulk.density(op) for op in opl]

@@ -138,7 +138,7 @@ class TightBinding(Model):
             raise ValueError(f"momentum_scale must be > 0 (1/nm), got {momentum_scale!r}")
         self.momentum_scale = float(momentum_scale)
         self._cart = self.R @ self.lattice_vectors  # (M, d) nm
-        self._flat = (self.H / self.degeneracy[:, None, None]).reshape(len(self.R), -1)
+        self._prepare_fourier()
 
     # --- construction helpers -------------------------------------------------------
     def _parse_hoppings(self, hoppings):
@@ -258,15 +258,87 @@ class TightBinding(Model):
         """Unit-cell volume (nm^d): length, area or volume."""
         return float(abs(np.linalg.det(self.lattice_vectors)))
 
-    def _phases(self, k):
-        return np.exp(1j * (k @ self._cart.T))  # (P, M)
+    def _prepare_fourier(self) -> None:
+        """Fold the hoppings into one half of the R vectors for the batched Fourier sums.
+
+        With F(R) = H(R)/deg(R), the symmetrized Bloch Hamiltonian
+        (sum_R e^{ik.R} F(R) + h.c.)/2 equals A + A^dagger with
+        A = sum_{R in S} e^{ik.R} G(R), S = {0} and one R of each pair {R, -R}, and
+        G(R) = (F(R) + F(-R)^dagger)/2 (G(0) = (F(0) + F(0)^dagger)/4); the velocity is
+        B_i + B_i^dagger with B_i = sum_{R in S} i R_i e^{ik.R} G(R). Half the R vectors,
+        and h and dh/dk from the same phases in one matrix product: the columns of
+        ``_fourier_hv`` are [G | i R_1 G | ... | i R_d G] flattened ((S, (1 + d) N^2), eV
+        and eV nm). The result is Hermitian by construction and equals the per-R sum to
+        rounding (tests/test_speed_equivalence.py).
+        """
+        n = self.size
+        scaled = self.H / self.degeneracy[:, None, None]
+        index = {tuple(r): i for i, r in enumerate(self.R)}
+        half_r, half_g = [], []
+        for i, r in enumerate(self.R):
+            key, neg = tuple(r), tuple(-r)
+            if not any(key):
+                half_r.append(r)
+                half_g.append((scaled[i] + scaled[i].conj().T) / 4)
+                continue
+            j = index.get(neg)
+            # each pair {R, -R} once: the lexicographically positive member, or R itself
+            # when its partner is missing (allowed up to hermiticity_tol)
+            if j is not None and key < neg:
+                continue
+            partner = np.zeros((n, n), complex) if j is None else scaled[j].conj().T
+            half_r.append(r)
+            half_g.append((scaled[i] + partner) / 2)
+        rs = np.array(half_r, dtype=int).reshape(-1, self.dim)
+        gs = np.array(half_g, dtype=complex).reshape(len(rs), n * n)
+        cart = rs @ self.lattice_vectors  # (S, d) nm
+        self._half_R = rs
+        self._half_cart = cart
+        blocks = [gs] + [1j * cart[:, i, None] * gs for i in range(self.dim)]
+        self._fourier_hv = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+        if self.convention == "atomic":
+            # U^dagger (v_lattice + i (tau_b - tau_a) h_lattice) U: the intracell term
+            # folds into the coefficients, i (R + tau_b - tau_a) G(R) (tau_b - tau_a is
+            # antisymmetric, so the Hermitian part is still B + B^dagger)
+            dtau = (self.positions.T[:, None, :] - self.positions.T[:, :, None]).reshape(self.dim, -1)
+            self._fourier_v_atomic = np.ascontiguousarray(np.concatenate(
+                [1j * (cart[:, i, None] + dtau[i][None, :]) * gs for i in range(self.dim)], axis=1))
+        # phases as products of per-axis factors e^{i n_j (k.a_j)}: one complex
+        # exponential per axis and integer n_j instead of one per R vector, when that is
+        # fewer (bcc Fe: 48 R against 4 + 6 + 6 factors; not for nearest neighbours only)
+        self._n_min = rs.min(axis=0)
+        self._n_span = rs.max(axis=0) - self._n_min + 1
+        self._factorized = int(self._n_span.sum()) < len(rs)
+
+    def _half_phases(self, flat) -> np.ndarray:
+        """e^{i k.R} for the R of the folded half set, (P, S), from per-axis tables."""
+        if not self._factorized:
+            return np.exp(1j * (flat @ self._half_cart.T))
+        kf = flat @ self.lattice_vectors.T  # (P, d): k.a_j
+        out = None
+        for j in range(self.dim):
+            m = np.arange(self._n_span[j]) + self._n_min[j]
+            table = np.exp(1j * kf[:, j, None] * m[None, :])  # (P, span_j)
+            factor = table[:, self._half_R[:, j] - self._n_min[j]]
+            out = factor if out is None else out * factor
+        return out
+
+    def _fourier(self, flat, blocks: slice, cols=None) -> np.ndarray:
+        """Hermitian parts of the batched Fourier sums: (P, n_blocks, N, N); block 0 is
+        h_lattice(k) (eV), block 1 + i is dh/dk_i (eV nm), both 'lattice' convention
+        (or the given coefficient columns, (S, n_blocks N^2))."""
+        n2 = self.size * self.size
+        if cols is None:
+            cols = self._fourier_hv[:, blocks.start * n2:blocks.stop * n2]
+        a = (self._half_phases(flat) @ cols).reshape(len(flat), blocks.stop - blocks.start,
+                                                     self.size, self.size)
+        return a + np.conj(np.swapaxes(a, -1, -2))
 
     def hamiltonian_lattice(self, k):
         """h(k) in the 'lattice' convention (periodic in k), (..., N, N) eV."""
         k = self.check_k(k)
         flat = k.reshape(-1, self.dim)
-        h = (self._phases(flat) @ self._flat).reshape(-1, self.size, self.size)
-        h = 0.5 * (h + np.conj(np.swapaxes(h, -1, -2)))
+        h = self._fourier(flat, slice(0, 1))[:, 0]
         return h.reshape(k.shape[:-1] + (self.size, self.size))
 
     def _atomic_phase(self, flat):
@@ -281,22 +353,17 @@ class TightBinding(Model):
         return h.reshape(k.shape[:-1] + (self.size, self.size))
 
     def velocity(self, k):
+        """dh/dk_i, (..., d, N, N) eV nm, from one batched Fourier sum over R."""
         k = self.check_k(k)
         flat = k.reshape(-1, self.dim)
-        ph = self._phases(flat)
-        n = self.size
-        out = np.empty((len(flat), self.dim, n, n), complex)
-        for i in range(self.dim):
-            v = ((1j * ph * self._cart[:, i]) @ self._flat).reshape(-1, n, n)
-            out[:, i] = 0.5 * (v + np.conj(np.swapaxes(v, -1, -2)))
-        if self.convention == "atomic":
+        n, d = self.size, self.dim
+        if self.convention == "lattice":
+            out = self._fourier(flat, slice(1, 1 + d))
+        else:  # sum_R i (R + tau_b - tau_a) e^{ik.R} H(R)_ab, then U^dagger (.) U
+            out = self._fourier(flat, slice(0, d), self._fourier_v_atomic)
             u = self._atomic_phase(flat)
-            h = self.hamiltonian_lattice(flat)
-            for i in range(self.dim):
-                out[:, i] = np.conj(u)[:, :, None] * out[:, i] * u[:, None, :]
-                dtau = self.positions[None, :, i] - self.positions[:, None, i]  # tau_b - tau_a
-                out[:, i] += 1j * dtau * (np.conj(u)[:, :, None] * h * u[:, None, :])
-        return out.reshape(k.shape[:-1] + (self.dim, n, n))
+            out *= (np.conj(u)[:, :, None] * u[:, None, :])[:, None]
+        return out.reshape(k.shape[:-1] + (d, n, n))
 
     def hopping(self, r) -> np.ndarray:
         """H(R)/deg(R) for R a tuple of d integers (eV); zeros if absent."""

@@ -17,7 +17,7 @@ from ..coherence import disorder_density, intraband_density, intrinsic_density
 from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics
-from ..operators import Operator, as_operator, charge_current
+from ..operators import Operator, as_operator, charge_current, in_eigenbasis_many
 from ..units import E2_OVER_H, conductivity_si_unit, conductivity_to_si
 from .nodes import EnergyNode, node_at_mu
 from .parts import Contributions
@@ -26,6 +26,18 @@ from .saving import Saving
 #: Fermi-sea points diagonalized at once; larger seas are evaluated chunk by chunk so the
 #: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid.
 SEA_CHUNK = 32768
+
+
+class _Ticker:
+    """Counts steps and reports them as progress(done, total); None: silent."""
+
+    def __init__(self, progress, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 @dataclass
@@ -47,8 +59,9 @@ class UniformResponse(Saving):
     metadata: dict = dc_field(default_factory=dict)
     #: :class:`~mesokinetics.validity.ValidityWarning` messages of the solve
     validity: list = dc_field(default_factory=list)
-    #: responses already evaluated, {id(op): (op, (3, d) parts)}; the operator is kept so
-    #: that its id cannot be reused while the entry lives
+    #: responses already evaluated, {operator key: (op, (3, d) parts)} (the key of
+    #: :meth:`_cache_key`); the operator is kept so that its id cannot be reused while
+    #: the entry lives
     _evaluated: dict = dc_field(default_factory=dict, repr=False, compare=False)
     _current_ops: list = dc_field(default_factory=list, repr=False, compare=False)
 
@@ -76,26 +89,45 @@ class UniformResponse(Saving):
         """Contributions per unit field along each axis: (d,) arrays, unit per (V/nm)."""
         return self.responses([op])[0]
 
-    def responses(self, ops) -> list[Contributions]:
+    def responses(self, ops, progress=None) -> list[Contributions]:
         """:meth:`response` of several operators in one pass: each Fermi-sea chunk is
         diagonalized once for all of them (and for the charge currents of
-        :meth:`conductivity`). Results are kept on this object, so asking again for the
-        same operator object costs nothing."""
+        :meth:`conductivity`). Results are kept on this object, keyed by
+        :attr:`~mesokinetics.operators.Operator.key`, so asking again for the same
+        observable (the same operator object, or one built again by the same factory)
+        costs nothing.
+
+        progress : optional callback progress(done, total) over the Fermi-sea chunks
+            (and shells) of the pass; not called when everything is cached
+        """
         ops = [as_operator(op, self.model) for op in ops]
-        todo = [op for op in ops + self._currents() if id(op) not in self._evaluated]
-        todo = list({id(op): op for op in todo}.values())
+        todo = {}
+        for op in ops + self._currents():
+            key = self._cache_key(op)
+            if key not in self._evaluated:
+                todo.setdefault(key, op)
         if todo:
-            parts = np.zeros((len(todo), 3, self.model.dim))
+            keys, todo_ops = list(todo), list(todo.values())
+            steps = [self._node_steps(node) for node in self.nodes]
+            tick = _Ticker(progress, sum(steps))
+            parts = np.zeros((len(todo_ops), 3, self.model.dim))
             for node in self.nodes:
-                parts += node.weight * self._node_responses(node, todo)
-            for op, p in zip(todo, parts):
-                self._evaluated[id(op)] = (op, p)
+                parts += node.weight * self._node_responses(node, todo_ops, tick)
+            for key, op, p in zip(keys, todo_ops, parts):
+                self._evaluated[key] = (op, p)
         d = self.model.dim
         out = []
         for op in ops:
-            p = self._evaluated[id(op)][1]
+            p = self._evaluated[self._cache_key(op)][1]
             out.append(Contributions(p[0], p[1], np.zeros(d), p[2], f"{op.unit} nm^-{d} per V/nm"))
         return out
+
+    @staticmethod
+    def _cache_key(op: Operator):
+        """The operator's structural key, else its identity (the entry keeps the object
+        alive, so the id cannot be reused while it is cached)."""
+        key = op.key
+        return ("id", id(op)) if key is None else key
 
     def _currents(self) -> list[Operator]:
         """The charge-current operators of :meth:`conductivity`, made once."""
@@ -103,33 +135,48 @@ class UniformResponse(Saving):
             self._current_ops.extend(charge_current(self.model, i) for i in range(self.model.dim))
         return self._current_ops
 
-    def _node_responses(self, node: EnergyNode, ops: list[Operator]) -> np.ndarray:
-        """(n_ops, 3, d): intraband, intrinsic and disorder parts of one energy node."""
+    @staticmethod
+    def _node_steps(node: EnergyNode) -> int:
+        """Progress steps of one node: its Fermi-sea chunks and its shell."""
+        return -(-len(node.sea.weight) // SEA_CHUNK) + (node.solution is not None)
+
+    def _node_responses(self, node: EnergyNode, ops: list[Operator], tick=None) -> np.ndarray:
+        """(n_ops, 3, d): intraband, intrinsic and disorder parts of one energy node.
+
+        One diagonalization per Fermi-sea chunk for all operators; in each chunk the
+        velocities (all axes) and the constant matrices of every operator (and the
+        moments of the spin and orbital currents) are rotated to the eigenbasis by
+        batched products (:func:`~mesokinetics.operators.in_eigenbasis_many`). ``tick()``
+        is called after each chunk and after the shell.
+        """
         d = self.model.dim
         out = np.zeros((len(ops), 3, d))
         npts = len(node.sea.weight)
+
+        def sea_part(bands, weight):
+            for i, op_eig in enumerate(in_eigenbasis_many(ops, bands)):
+                out[i, 1] += intrinsic_density(bands, weight, node.energy, op_eig)
+            if tick is not None:
+                tick()
+
         if npts <= SEA_CHUNK:  # small seas keep their eigenvectors for further operators
             if node.sea_bands is None and npts:
                 node.sea_bands = Bands(self.model, node.sea.k)
             if node.sea_bands is not None:
-                for i, op in enumerate(ops):
-                    out[i, 1] = intrinsic_density(node.sea_bands, node.sea.weight, node.energy,
-                                                  op.in_eigenbasis(node.sea_bands))
+                sea_part(node.sea_bands, node.sea.weight)
         else:  # large seas (lattice models, fine grids): bounded memory, chunk by chunk
             for start in range(0, npts, SEA_CHUNK):
                 part = slice(start, start + SEA_CHUNK)
-                bands = Bands(self.model, node.sea.k[part])
-                for i, op in enumerate(ops):
-                    out[i, 1] += intrinsic_density(bands, node.sea.weight[part], node.energy,
-                                                   op.in_eigenbasis(bands))
+                sea_part(Bands(self.model, node.sea.k[part]), node.sea.weight[part])
         sol = node.solution
         if sol is not None:
-            for i, op in enumerate(ops):
-                op_eig = op.in_eigenbasis(sol.shell.bands)
-                blocks = {"blocks": sol.blocks, "block_rho": sol.block_rho}
+            blocks = {"blocks": sol.blocks, "block_rho": sol.block_rho}
+            for i, op_eig in enumerate(in_eigenbasis_many(ops, sol.shell.bands)):
                 out[i, 0] = intraband_density(sol.shell, sol.g, op_eig, **blocks)
                 out[i, 2] = disorder_density(sol.shell, sol.g, sol.moment, sol.dos,
                                              self.disorder.gamma, op_eig, **blocks)
+            if tick is not None:
+                tick()
         return out
 
     def density(self, op) -> Contributions:
