@@ -34,17 +34,27 @@ def sampler_of(model: Model):
     return None
 
 
+def _sampler_shell(sampler, model, energy, numerics, grazing_axis):
+    """The shell of a non-ray sampler: the Brillouin zone takes ``grazing_axis``; a model's
+    own sampler keeps the two-argument interface (``shell(model, energy, numerics)``)."""
+    if grazing_axis is not None and isinstance(sampler, BrillouinZone):
+        return sampler.shell(model, energy, numerics, grazing_axis=grazing_axis)
+    return sampler.shell(model, energy, numerics)
+
+
 def sample(model: Model, energy: float, numerics: Numerics | None = None, *,
            grazing_axis: int | tuple | None = None) -> tuple[Shell, Sea]:
     """Shell and Fermi-sea quadratures at ``energy`` (eV).
 
-    grazing_axis : None, or the axis of a wall normal: the continuum shell rule is then
-    graded towards grazing incidence on that wall (set by the finite-sample solvers;
-    Brillouin-zone samplers ignore it)."""
+    grazing_axis : None, or the axis of a wall normal: the shell rule is then graded
+    towards grazing incidence on that wall (set by the finite-sample solvers): rays of
+    continuum models, and the Fermi loops of 2D Brillouin-zone shells at their grazing
+    points (docs/theory.md §8). A model's own sampler does not take it."""
     numerics = numerics or Numerics()
     sampler = sampler_of(model)
     if sampler is not None:
-        return sampler.shell(model, energy, numerics), sampler.sea(model, energy, numerics)
+        return (_sampler_shell(sampler, model, energy, numerics, grazing_axis),
+                sampler.sea(model, energy, numerics))
     return sample_rays(model, energy, numerics, grazing_axis)
 
 
@@ -55,7 +65,7 @@ def sample_shell(model: Model, energy: float, numerics: Numerics | None = None,
     numerics = numerics or Numerics()
     sampler = sampler_of(model)
     if sampler is not None:
-        return sampler.shell(model, energy, numerics)
+        return _sampler_shell(sampler, model, energy, numerics, grazing_axis)
     return ray_shell(model, energy, numerics, roots, grazing_axis)
 
 

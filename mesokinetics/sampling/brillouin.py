@@ -15,6 +15,9 @@ int_k = int d^dk / (2 pi)^d = (1 / V_cell) int d^du):
   velocity, then resampled uniformly in arc length (periodic cubic spline, two passes) and
   integrated with the periodic trapezoid rule, dl = |dk/dtheta| dtheta by FFT
   differentiation: weights dl / (|v_n| (2 pi)^2). Spectrally accurate for smooth loops.
+  Next to a wall (``grazing_axis``, strips) each loop with grazing points v_n = 0 gets
+  composite Gauss-Legendre pieces graded towards them instead, mirror symmetric about the
+  wall when the shell is (:func:`_grazing_pieces`, :func:`_graded_loops`).
 * Shell, 3D: linear tetrahedron method on the ``bz_grid``^3 grid (6 tetrahedra per cube):
   each iso-surface triangle contributes area / |grad eps_lin| / (2 pi)^3 at its centroid,
   then projected onto the exact shell. Second order in the grid spacing.
@@ -150,7 +153,9 @@ def project_to_shell(model: Model, k: np.ndarray, band: np.ndarray, energy: floa
 class FermiLoop:
     """One closed Fermi line of band ``band`` at energy E (2D).
 
-    k : (M, 2) points in order (1/nm), uniformly spaced in arc length, on the shell
+    k : (M, 2) points on the shell (1/nm): in loop order, uniformly spaced in arc length;
+        with a wall (``grazing_axis``) and grazing points on the loop, the graded nodes piece
+        by piece, in the Wigner-Seitz cell (docs/theory.md §8)
     weight : (M,) weights of int_k delta(eps_n - E) (eV^-1 nm^-2)
     winding : (2,) integer winding numbers around the torus (0, 0 for a pocket)
     length : loop length (1/nm)
@@ -239,12 +244,20 @@ def _resample(model, band, energy, pts, wcart, m):
     return project_to_shell(model, new, np.full(m, band), energy)
 
 
-def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None) -> list[FermiLoop]:
+def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None,
+                   grazing_axis: int | None = None) -> list[FermiLoop]:
     """Fermi lines eps_n(k) = energy (eV) of every band of a 2D lattice model.
 
     Loops are found with contourpy on a periodic ``bz_grid`` x ``bz_grid`` grid, joined
     through the zone boundary, projected onto the exact shell and resampled to
-    max(bz_contour_points, bz_contour_points L / |b|_min) points uniform in arc length.
+    max(bz_contour_points, bz_contour_points L / |b|_min) points uniform in arc length
+    (the periodic trapezoid rule of docs/theory.md §8).
+
+    grazing_axis : None (bulk: the uniform rule above, unchanged), or the Cartesian axis of
+        a wall normal (strips): every loop on which v_n changes sign gets the rule graded
+        towards its grazing points instead (:func:`_graded_loops`, docs/theory.md §8); the
+        points of such loops are then ordered piece by piece, not along the loop, and
+        shifted by reciprocal vectors into the Wigner-Seitz cell.
     """
     import contourpy
 
@@ -259,7 +272,10 @@ def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None
     e = np.concatenate([e, e[:, :1]], axis=1)  # periodic closure (n+1, n+1, M)
     u = np.arange(n + 1) / n
     bmin = np.min(np.linalg.norm(recip, axis=1))
-    loops = []
+    if grazing_axis is not None and not (isinstance(grazing_axis, (int, np.integer))
+                                         and 0 <= grazing_axis < 2):
+        raise ValueError(f"grazing_axis of a 2D lattice model must be 0 or 1, got {grazing_axis!r}")
+    loops, graded = [], []
     for band in range(e.shape[-1]):
         z = e[:, :, band]
         if not z.min() < energy < z.max():
@@ -283,13 +299,177 @@ def fermi_contours(model: Model, energy: float, numerics: Numerics | None = None
             dl = np.linalg.norm(dk, axis=1) * (2 * np.pi / m)
             b = Bands(model, pts, check=False)
             speed = np.linalg.norm(b.band_velocity[:, band], axis=1)
-            loops.append(FermiLoop(band, pts, dl / speed / (2 * np.pi) ** 2, winding,
-                                   float(np.sum(dl))))
+            loop = FermiLoop(band, pts, dl / speed / (2 * np.pi) ** 2, winding, float(np.sum(dl)))
+            if grazing_axis is not None:
+                pieces = _grazing_pieces(model, band, energy, q, wcart, b.band_velocity[:, band],
+                                         grazing_axis, numerics.grazing_panels)
+                if pieces is not None:
+                    graded.append((len(loops), pieces))
+            loops.append(loop)
+    if graded:
+        _graded_loops(model, energy, recip, loops, graded, grazing_axis)
     return loops
 
 
-def _shell_2d(model, energy, numerics):
-    loops = fermi_contours(model, energy, numerics)
+def _trig_interpolant(q: np.ndarray, wcart: np.ndarray):
+    """k(theta) and dk/dtheta (1/nm) of a loop sampled at theta_j = 2 pi j / m: the
+    trigonometric interpolant of the periodic part q plus theta wcart / 2 pi (the winding),
+    the same FFT representation as the trapezoid weights of :func:`fermi_contours`."""
+    m = len(q)
+    coef = np.fft.fft(q, axis=0) / m
+    freq = np.fft.fftfreq(m, 1.0 / m)
+    nyquist = m % 2 == 0
+    if nyquist:  # the Nyquist term as cos(m theta / 2): real and exact at the samples
+        freq[m // 2] = 0.0
+
+    def k_of(theta):
+        theta = np.asarray(theta, float).ravel()
+        phase = np.exp(1j * np.outer(theta, freq))
+        c = coef.copy()
+        if nyquist:
+            c[m // 2] = 0.0
+        k = np.real(phase @ c)
+        dk = np.real((1j * freq * phase) @ c)
+        if nyquist:
+            k = k + np.outer(np.cos(0.5 * m * theta), np.real(coef[m // 2]))
+            # d/dtheta of the Nyquist term is dropped, as in the trapezoid weights
+        return k + np.outer(theta / (2 * np.pi), wcart), dk + wcart / (2 * np.pi)
+
+    return k_of
+
+
+def _grazing_pieces(model, band, energy, q, wcart, velocity, normal, panels):
+    """The rule of one Fermi loop graded towards its grazing points, docs/theory.md §8.
+
+    q, wcart : the uniform arc-length samples of the loop (periodic part, (m, 2) 1/nm) and
+    its winding vector; velocity : band velocities there (m, 2), eV nm. The grazing points
+    theta_g (loop parameter, rad) are the sign changes of v_n between samples, refined by
+    the Illinois method on theta with every trial point projected onto the shell. The loop
+    is cut at the theta_g and at the midpoints between consecutive ones; every half-piece
+    carries floor(m / 4) Gauss-Legendre nodes on ``panels`` panels graded towards its
+    grazing point (:func:`mesokinetics.sampling.rays._graded_circle`), so two grazing points
+    cost m nodes, as many as the uniform rule. Weights dl / (|v_n| (2 pi)^2), dl = |dk/dtheta|
+    dtheta from the interpolant, at the projected points (eV^-1 nm^-2).
+
+    Returns None if v_n keeps its sign on the loop (no grazing point: the uniform rule
+    stays), else a dict of the grazing points ``kg`` (G, 2) and, per segment g -> g + 1 and
+    half (0: graded towards g, 1: towards g + 1), nodes ``k`` (G, 2, n, 2) and weights
+    ``w`` (G, 2, n)."""
+    from .rays import _graded_circle, _illinois
+
+    m = len(q)
+    vn = velocity[:, normal]
+    positive = vn > 0
+    i = np.nonzero(positive != np.roll(positive, -1))[0]
+    if i.size == 0:
+        return None
+    k_of = _trig_interpolant(q, wcart)
+
+    def on_shell(theta):
+        return project_to_shell(model, k_of(theta)[0], np.full(np.size(theta), band), energy)
+
+    def normal_velocity(theta):
+        k = on_shell(theta)
+        return Bands(model, k, check=False).band_velocity[np.arange(len(k)), band, normal]
+
+    step = 2 * np.pi / m
+    theta_g = _illinois(normal_velocity, i * step, (i + 1) * step, vn[i], vn[(i + 1) % m])
+    theta_g = np.sort(np.mod(theta_g, 2 * np.pi))
+    phi, wt = _graded_circle(theta_g, max(m // 4, 1), panels)
+    k, dk = k_of(phi)
+    k = project_to_shell(model, k, np.full(len(k), band), energy)
+    speed = np.linalg.norm(Bands(model, k, check=False).band_velocity[:, band], axis=1)
+    w = np.linalg.norm(dk, axis=1) * wt / speed / (2 * np.pi) ** 2
+    n_g = len(theta_g)
+    return {"kg": on_shell(theta_g), "k": k.reshape(n_g, 2, -1, 2), "w": w.reshape(n_g, 2, -1)}
+
+
+def _wigner_seitz(k: np.ndarray, recip: np.ndarray) -> np.ndarray:
+    """k (..., 2) shifted by reciprocal vectors to the image nearest to Gamma (1/nm): the
+    Wigner-Seitz cell has every point symmetry of the lattice, so the images of mirror
+    partners are mirror partners (the wall map R(p) compares k itself, not k mod G)."""
+    u = np.rint(k @ np.linalg.inv(recip))
+    offsets = np.array(list(product((-1, 0, 1), repeat=2)), float)
+    cand = k[..., None, :] - (u[..., None, :] + offsets) @ recip  # (..., 9, 2)
+    best = np.argmin(np.sum(cand * cand, -1), axis=-1)
+    return np.take_along_axis(cand, best[..., None, None], -2)[..., 0, :]
+
+
+def _graded_loops(model, energy, recip, loops, graded, normal):
+    """Install the graded rules of :func:`_grazing_pieces` in ``loops`` (in place), made
+    exactly mirror symmetric about the wall when the shell is.
+
+    A segment between grazing points g -> g' is the mirror image of the segment (same band)
+    whose grazing points are the mirror images (k_n -> -k_n, modulo reciprocal vectors, to
+    1e-8 |b|_min) of g and g'. If every segment has such a partner and the mirrored nodes lie
+    on the shell (|eps_n - E| <= 1e-10 (1 + |E|) eV: the model has the mirror symmetry), the
+    partner's nodes are replaced by the mirror images of the segment's own nodes, weights
+    kept, so every node has an exact specular partner (the continuum rule snaps and
+    symmetrizes its grazing angles for the same reason, docs/theory.md §6 and §8). A
+    segment that is its own mirror image (grazing points swapped) keeps its first half and
+    mirrors it onto the second."""
+    segs = []  # (loop position, segment, band, k start, k end)
+    for pos, (_, pieces) in enumerate(graded):
+        kg = _wigner_seitz(pieces["kg"], recip)
+        band = loops[graded[pos][0]].band
+        for g in range(len(kg)):
+            segs.append((pos, g, band, kg[g], kg[(g + 1) % len(kg)]))
+    tol = 1e-8 * np.min(np.linalg.norm(recip, axis=1))
+
+    def mirror(k):
+        out = np.array(k, float)
+        out[..., normal] *= -1
+        return out
+
+    def same(a, b):
+        return np.linalg.norm(_wigner_seitz(a - b, recip)) <= tol
+
+    partner = []
+    for pos, g, band, ks, ke in segs:
+        found = None
+        for j, (_, _, band2, ks2, ke2) in enumerate(segs):
+            if band2 != band:
+                continue
+            if same(mirror(ks), ks2) and same(mirror(ke), ke2):
+                found = (j, False)
+            elif same(mirror(ks), ke2) and same(mirror(ke), ks2):
+                found = (j, True)
+            if found:
+                break
+        partner.append(found)
+    nodes = [{"k": _wigner_seitz(p["k"], recip), "w": p["w"].copy()} for _, p in graded]
+    if all(p is not None for p in partner):
+        new = [{"k": n["k"].copy(), "w": n["w"].copy()} for n in nodes]
+        done = np.zeros(len(segs), bool)
+        for s, (j, reverse) in enumerate(partner):
+            if done[s]:
+                continue
+            pos, g = segs[s][:2]
+            pos2, g2 = segs[j][:2]
+            src_k, src_w = nodes[pos]["k"][g], nodes[pos]["w"][g]  # (2, n, 2), (2, n)
+            if j == s:
+                if reverse:  # its own mirror image: the second half mirrors the first
+                    new[pos]["k"][g, 1] = mirror(src_k[0])
+                    new[pos]["w"][g, 1] = src_w[0]
+                done[s] = True
+                continue
+            order = [1, 0] if reverse else [0, 1]
+            new[pos2]["k"][g2] = mirror(src_k[order])
+            new[pos2]["w"][g2] = src_w[order]
+            done[s] = done[j] = True
+        k_all = np.concatenate([n["k"].reshape(-1, 2) for n in new])
+        b_all = np.concatenate([np.full(n["w"].size, loops[graded[pos][0]].band)
+                                for pos, n in enumerate(new)])
+        e = Bands(model, k_all, check=False).energies[np.arange(len(k_all)), b_all]
+        if np.all(np.abs(e - energy) <= 1e-10 * (1 + abs(energy))):
+            nodes = new
+    for (idx, _), n in zip(graded, nodes):
+        loops[idx].k = n["k"].reshape(-1, 2)
+        loops[idx].weight = n["w"].ravel()
+
+
+def _shell_2d(model, energy, numerics, grazing_axis=None):
+    loops = fermi_contours(model, energy, numerics, grazing_axis)
     if not loops:
         return _empty_shell(model, energy)
     k = np.concatenate([lp.k for lp in loops])
@@ -812,13 +992,18 @@ class BrillouinZone:
     diagonalization chunk). The 1D sea uses ``radial_order`` Gauss-Legendre nodes per panel.
     """
 
-    def shell(self, model: Model, energy: float, numerics: Numerics | None = None) -> Shell:
+    def shell(self, model: Model, energy: float, numerics: Numerics | None = None,
+              grazing_axis: int | None = None) -> Shell:
+        """The Fermi shell at ``energy`` (eV). ``grazing_axis`` (a wall normal, set by the
+        finite-sample solvers): in 2D each Fermi loop's rule is graded towards its grazing
+        points v_n = 0 (docs/theory.md §8); 1D shells are points and 3D shells keep the
+        tetrahedron rule (no grazing refinement yet)."""
         numerics = numerics or Numerics()
         _check_energy(energy)
         if model.dim == 1:
             return _shell_1d(model, energy, numerics)
         if model.dim == 2:
-            return _shell_2d(model, energy, numerics)
+            return _shell_2d(model, energy, numerics, grazing_axis)
         return _shell_3d(model, energy, numerics)
 
     def sea(self, model: Model, energy: float, numerics: Numerics | None = None) -> Sea:
