@@ -23,6 +23,17 @@ def random_unitary(rng, n):
     return q * (np.diag(r) / np.abs(np.diag(r)))
 
 
+def mix_degenerate_states(bands, rng) -> None:
+    """Replace the eigenvectors of every degenerate group of ``bands`` by a random unitary
+    mix at every point (results must not depend on the basis inside a subspace)."""
+    for n in range(bands.n_bands):
+        idx = np.nonzero(bands.group == n)[0]
+        if len(idx) > 1:
+            mix = np.stack([random_unitary(rng, len(idx)) for _ in range(len(bands))])
+            bands.vectors[:, :, idx] = bands.vectors[:, :, idx] @ mix
+            bands._velocity_eig = None
+
+
 def random_model(seed: int, n: int = 3, dim: int = 2, mass_me: float = 1.0, soc: float = 0.05):
     """h(k) = k^2/2m + sum_i k_i A_i + C with random Hermitian A_i (eV nm), C (eV).
 

@@ -17,7 +17,7 @@ from mesokinetics.models import OrbitalTexture, from_callable
 from mesokinetics.models.lattice import POrbital
 from mesokinetics.sampling import sample_shell
 
-from conftest import random_hermitian, random_unitary
+from conftest import mix_degenerate_states, random_hermitian, random_unitary
 
 MU, TEXTURE = 0.3, 0.05
 FIELD = (1e-3, 0.0)
@@ -127,13 +127,7 @@ def _rotated_solution(model, disorder, rng):
     """solve_shell on the Fermi shell after a random unitary mix of the eigenvectors of
     every degenerate group at every point (the frames C must absorb it)."""
     shell = sample_shell(model, MU, mk.Numerics())
-    bands = shell.bands
-    for n in range(bands.n_bands):
-        idx = np.nonzero(bands.group == n)[0]
-        if len(idx) > 1:
-            mix = np.stack([random_unitary(rng, len(idx)) for _ in range(len(bands))])
-            bands.vectors[:, :, idx] = bands.vectors[:, :, idx] @ mix
-            bands._velocity_eig = None
+    mix_degenerate_states(shell.bands, rng)
     return solve_shell(shell, disorder)
 
 
@@ -440,13 +434,7 @@ def test_finite_samples_are_gauge_covariant_inside_degenerate_subspaces():
     def solve(rng):
         shell = sample_shell(model, MU, mk.Numerics(angles=32), grazing_axis=1)
         if rng is not None:
-            bands = shell.bands
-            for n in range(bands.n_bands):
-                idx = np.nonzero(bands.group == n)[0]
-                if len(idx) > 1:
-                    mix = np.stack([random_unitary(rng, len(idx)) for _ in range(len(bands))])
-                    bands.vectors[:, :, idx] = bands.vectors[:, :, idx] @ mix
-                    bands._velocity_eig = None
+            mix_degenerate_states(shell.bands, rng)
         uniform = solve_shell(shell, disorder)
         film = solve_slab_shell(shell, disorder, strip, field, strip.faces(20.0), uniform)
         sec = SectionSolver(SectionProblem(shell, disorder, mesh, walls, field, uniform)).solve()

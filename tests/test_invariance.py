@@ -6,11 +6,10 @@ from hypothesis import given, settings, strategies as st
 
 import mesokinetics as mk
 from mesokinetics import operators as ops
-from mesokinetics.bands import Bands
 from mesokinetics.coherence import intrinsic_density
 from mesokinetics.models import OrbitalTexture, from_callable
 
-from conftest import random_hermitian, random_model, random_unitary
+from conftest import mix_degenerate_states, random_hermitian, random_model, random_unitary
 
 PARTS = ("intraband", "intrinsic", "disorder")
 
@@ -38,16 +37,6 @@ def test_constant_unitary_change_of_basis_leaves_every_contribution_unchanged(se
     assert np.allclose(a, b, rtol=1e-9, atol=1e-9 * np.abs(a).max())
 
 
-def _rotate_inside_groups(bands: Bands, rng) -> None:
-    """Replace the eigenvectors of every degenerate group by a random unitary mix."""
-    for n in range(bands.n_bands):
-        idx = np.nonzero(bands.group == n)[0]
-        if len(idx) > 1:
-            mix = np.stack([random_unitary(rng, len(idx)) for _ in range(len(bands))])
-            bands.vectors[:, :, idx] = bands.vectors[:, :, idx] @ mix
-            bands._velocity_eig = None
-
-
 def test_orbital_texture_results_do_not_depend_on_the_basis_of_degenerate_bands():
     """Mixing the degenerate states after the solve leaves the intrinsic (Fermi-sea) term
     unchanged; the Fermi-surface terms, which carry the matrix distribution of the
@@ -61,7 +50,7 @@ def test_orbital_texture_results_do_not_depend_on_the_basis_of_degenerate_bands(
     assert abs(before[1]) > 1e-6  # a nonzero intrinsic orbital Hall response is checked
     rng = np.random.default_rng(3)
     node = r.nodes[0]
-    _rotate_inside_groups(node.sea_bands, rng)
+    mix_degenerate_states(node.sea_bands, rng)
     after = intrinsic_density(node.sea_bands, node.sea.weight, mu, op.in_eigenbasis(node.sea_bands))[0]
     assert after == pytest.approx(before[1], rel=1e-12)
 

@@ -58,3 +58,25 @@ class Contributions:
             "gradient": self.gradient, "disorder": self.disorder, "total": self.total,
             "unit": self.unit,
         }
+
+
+#: The conductivity units of :func:`in_conductivity_unit`.
+CONDUCTIVITY_UNITS = ("e2/h", "internal", "SI", "S/cm", "S")
+
+
+def in_conductivity_unit(tensor: Contributions, unit: str, dim: int) -> Contributions:
+    """A conductivity tensor (internal units, e^2/hbar nm^(2-d)) in ``unit``: 'e2/h'
+    (conductance quanta times nm^(2-d)), 'internal', 'SI' (S m^(2-d)), 'S/cm' (3D, the unit
+    of Wannier90 and WannierBerri) or 'S' (2D sheet conductance); docs/theory.md §1."""
+    from ..units import E2_OVER_H, conductivity_in, conductivity_si_unit, conductivity_to_si
+
+    if unit == "internal":
+        return tensor._map(lambda x: x, f"e^2/hbar nm^{2 - dim}")
+    if unit == "e2/h":
+        return tensor._map(lambda x: x / E2_OVER_H, f"e^2/h nm^{2 - dim}")
+    if unit == "SI":
+        return tensor._map(lambda x: conductivity_to_si(x, dim), conductivity_si_unit(dim))
+    if unit in ("S/cm", "S"):
+        return tensor._map(lambda x: conductivity_in(x, dim, unit), unit)
+    raise ValueError(f"unit must be 'e2/h', 'internal', 'SI', 'S/cm' (3D) or 'S' (2D), "
+                     f"got {unit!r}")

@@ -64,12 +64,11 @@ from ..preflight import check_resources
 from ..sampling import BrillouinZone, Sea, sample, sampler_of
 from ..sampling.brillouin import bz_options, fractional_grid, lattice_geometry
 from ..quadrature import KB_EV_K
-from ..units import E2_OVER_H, ELECTRON_CHARGE, conductivity_in, conductivity_si_unit, \
-    conductivity_to_si
+from ..units import ELECTRON_CHARGE
 from ..validation import validate_inputs
 from ..validity import check_nodes
 from .nodes import EnergyNode
-from .parts import Contributions
+from .parts import Contributions, in_conductivity_unit
 from .uniform import UniformResponse
 
 Progress = Callable[[int, int], None]
@@ -310,16 +309,7 @@ class FermiLevelScan:
         rows = self.responses(self._currents())
         tensor = Contributions(*(np.stack([getattr(r, p) for r in rows], axis=1) for p in
                                  ("intraband", "intrinsic", "gradient", "disorder")), unit="")
-        if unit == "internal":
-            return tensor._map(lambda x: x, f"e^2/hbar nm^{2 - d}")
-        if unit == "e2/h":
-            return tensor._map(lambda x: x / E2_OVER_H, f"e^2/h nm^{2 - d}")
-        if unit == "SI":
-            return tensor._map(lambda x: conductivity_to_si(x, d), conductivity_si_unit(d))
-        if unit in ("S/cm", "S"):
-            return tensor._map(lambda x: conductivity_in(x, d, unit), unit)
-        raise ValueError(f"unit must be 'e2/h', 'internal', 'SI', 'S/cm' (3D) or 'S' (2D), "
-                         f"got {unit!r}")
+        return in_conductivity_unit(tensor, unit, d)
 
     # --- evaluation ---------------------------------------------------------------------
 

@@ -18,9 +18,8 @@ from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics
 from ..operators import Operator, as_operator, charge_current, in_eigenbasis_many
-from ..units import E2_OVER_H, conductivity_si_unit, conductivity_to_si
 from .nodes import EnergyNode, node_at_mu
-from .parts import Contributions
+from .parts import Contributions, in_conductivity_unit
 from .saving import Saving
 
 #: Fermi-sea points diagonalized at once; larger seas are evaluated chunk by chunk so the
@@ -199,14 +198,4 @@ class UniformResponse(Saving):
         rows = self.responses(self._currents())
         tensor = Contributions(*(np.array([getattr(r, p) for r in rows]) for p in
                            ("intraband", "intrinsic", "gradient", "disorder")), unit="")
-        if unit == "internal":
-            return tensor._map(lambda x: x, f"e^2/hbar nm^{2 - d}")
-        if unit == "e2/h":
-            return tensor._map(lambda x: x / E2_OVER_H, f"e^2/h nm^{2 - d}")
-        if unit == "SI":
-            return tensor._map(lambda x: conductivity_to_si(x, d), conductivity_si_unit(d))
-        if unit in ("S/cm", "S"):
-            from ..units import conductivity_in
-            return tensor._map(lambda x: conductivity_in(x, d, unit), unit)
-        raise ValueError(f"unit must be 'e2/h', 'internal', 'SI', 'S/cm' (3D) or 'S' (2D), "
-                         f"got {unit!r}")
+        return in_conductivity_unit(tensor, unit, d)
