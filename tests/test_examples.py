@@ -8,7 +8,8 @@ Wall times on the shared 2-core machine, whole script (imports and figures inclu
 range over two to four runs at load 1-4, CPU time in parentheses: sot_cancellation 6-9 s (3.7),
 fuchs_sondheimer 5-8 s (4.1), rashba_strip_edge 3-12 s (4.9), rashba_ferromagnet_strip
 5-10 s (4.7), rashba_wire_map 10-17 s (8.7; 1.1 GB peak), orbital_film 12-27 s (9.2),
-kubo_vs_kinetic 20-50 s (21). FAST: the ones whose typical wall time is below ~15 s.
+kubo_vs_kinetic 20-50 s (21), heavy_metal_film 93 s (78; 0.85 GB peak) with the test
+suite running alongside. FAST: the ones whose typical wall time is below ~15 s.
 """
 
 import os
