@@ -41,8 +41,8 @@ class BlockBasis:
         with C the eigenvectors of D_n in the h eigenbasis of the block; the columns of
         V = U[:, block] C span the subspace
     scalar : (P,) True for the shell points that keep one scalar g_n: simple bands, and
-        degenerate bands whose traceless part is provably never driven (see
-        :func:`block_basis`)
+        degenerate bands whose traceless part is never driven (checked on random moments
+        of the scalar span, :func:`_decoupled`)
     """
 
     point: np.ndarray
@@ -114,8 +114,9 @@ def block_basis(shell, dos: np.ndarray, gamma: float, *, mirrors: list | None = 
     """The matrix components of the degenerate bands of ``shell`` (None if every band
     on it keeps one scalar per point). ``dos`` is the matrix DOS D at the shell energy.
 
-    A degenerate band whose traceless part is provably never driven (:func:`_decoupled`:
-    Kramers pairs of PT-symmetric models) keeps the scalar path, which is then exact
+    A degenerate band whose traceless part is never driven (:func:`_decoupled`, checked
+    on random moments of the scalar span: Kramers pairs of PT-symmetric models, by the
+    theorem of docs/theory.md §12) keeps the scalar path, which is then exact
     (``decouple=False`` gives it matrix components anyway, for tests). ``scalar``: the
     (P,) mask of scalar points decided before (a finite sample reuses its bulk's).
 
