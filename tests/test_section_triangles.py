@@ -24,6 +24,8 @@ from mesokinetics.boltzmann.slab import SlabProblem, solve_direct  # noqa: E402
 from mesokinetics.models import ParabolicBand, RashbaFerromagnet  # noqa: E402
 from mesokinetics.reference import circular_wire_ratio, rectangular_wire_ratio  # noqa: E402
 
+from test_cross_section import disk_escape_average  # noqa: E402  (one exact reference)
+
 ELL = 10.0  # mean free path of the metal (nm)
 
 
@@ -34,18 +36,6 @@ def metal3d():
 
 
 # --- exact discrete-ordinates references -----------------------------------------------------
-
-
-def disk_escape_average(speed, tau, radius, nodes=400):
-    """Per direction, the disk average of exp(-s/lam) (s the distance back to the circle,
-    lam = speed tau): (1/pi R^2) int dy lam (1 - exp(-2 sqrt(R^2 - y^2) / lam))."""
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    th, wt = 0.5 * np.pi * x, 0.5 * np.pi * w  # y = R sin(th)
-    c = radius * np.cos(th)
-    lam = (speed * tau)[:, None]
-    safe = np.where(lam > 0, lam, 1.0)
-    inner = np.where(lam > 0, lam * -np.expm1(-2 * c[None] / safe), 0.0)
-    return (inner * c[None] * wt[None]).sum(1) / (np.pi * radius**2)
 
 
 def polygon_escape_average(u, tau, e0, e1):
