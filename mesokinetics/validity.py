@@ -8,7 +8,10 @@ and what to do:
 * interband gap x tau below ``GAP_TAU_MIN`` at a shell point (a band crossing or an
   avoided crossing near mu): the interband terms diverge as 1/gap there;
 * k_F l below ``KF_L_MIN`` (continuum models; k_F the DOS-weighted |k| on the shell):
-  weak localization and the O(1/(k_F l)) corrections are no longer small.
+  weak localization and the O(1/(k_F l)) corrections are no longer small;
+* (after the solve, :mod:`mesokinetics.symmetry`) symmetry-forbidden conductivity
+  components above 1e-3 of the tensor: the Brillouin sampling breaks the model's point
+  group (hexagonal lattices, bcc/fcc primitive cells at too coarse a ``bz_grid``).
 
 Degenerate bands need no check: every solver carries their matrix distribution
 (docs/theory.md §12); the gap check flags near-degeneracies that are neither resolved nor
@@ -88,3 +91,16 @@ def check_nodes(nodes, *, continuum: bool, stacklevel: int) -> list[str]:
     for msg in messages:
         warnings.warn(msg, ValidityWarning, stacklevel=stacklevel + 1)
     return messages
+
+
+def warn_new_messages(messages: list[str], recorded: list | None, *, stacklevel: int) -> list[str]:
+    """Warn each message not yet in ``recorded`` (a result's ``validity`` list, or None:
+    warn all) as :class:`ValidityWarning` and append it there; returns the new ones.
+    For checks made after the solve (the symmetry of a conductivity,
+    :mod:`mesokinetics.symmetry`), which may run again on the same result."""
+    new = [m for m in messages if recorded is None or m not in recorded]
+    for msg in new:
+        warnings.warn(msg, ValidityWarning, stacklevel=stacklevel + 1)
+        if recorded is not None:
+            recorded.append(msg)
+    return new
