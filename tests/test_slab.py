@@ -121,12 +121,22 @@ def test_soffer_limits():
     assert run(0.0) < rough < smooth < 1.0
 
 
-def test_non_mirror_symmetric_shell_needs_diffuse_walls():
+def test_specular_walls_of_a_shell_without_mirror_symmetry():
+    """Rashba + Dresselhaus: specular walls pair states of equal k_parallel (issue 12 item
+    3, tests/test_specular_asymmetric.py); a contour with more than two grazing points (an
+    annulus, where k_parallel labels no unique partner) still needs diffuse walls."""
     model = RashbaFerromagnet(mass=1.0, alpha=0.1, beta=0.05)
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
-    with pytest.raises(NotImplementedError, match="mirror symmetric"):
-        mk.solve_slab(model, disorder, mk.Strip(40.0, 0.5, cells=10), 0.2, (1.0, 0.0), angles=32)
-    r = mk.solve_slab(model, disorder, mk.Strip(40.0, 0.0, cells=10), 0.2, (1.0, 0.0), angles=32)
+    r = mk.solve_slab(model, disorder, mk.Strip(40.0, 0.5, cells=10), 0.2, (1.0, 0.0), angles=32,
+                      tol=None)
+    assert r.solution.residual < 1e-12 and 0 < r.conductance_ratio() < 1
+    annulus = RashbaFerromagnet(mass=1.0, alpha=0.1, exchange=0.01, magnetization=(1, 0, 0))
+    dis = mk.PointDisorder.from_mean_free_path(annulus, -0.03, 20.0)
+    with pytest.raises(NotImplementedError, match="mirror symmetric|annulus|convex"):
+        mk.solve_slab(annulus, dis, mk.Strip(40.0, 0.5, cells=10), -0.03, (1.0, 0.0), angles=32,
+                      tol=None)
+    r = mk.solve_slab(annulus, dis, mk.Strip(40.0, 0.0, cells=10), -0.03, (1.0, 0.0), angles=32,
+                      tol=None)
     assert r.solution.residual < 1e-12
 
 

@@ -1,5 +1,7 @@
 """Wall operators shared by the slab and cross-section solvers (docs/theory.md §6-7):
-the specular map R(p) that pairs each shell point with its mirror state about a wall.
+the specular map R(p) that pairs each shell point with its specular partner about a wall
+(the mirror state of a mirror-symmetric shell; the state of equal momentum along the wall
+and opposite normal velocity otherwise, §6.1).
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ class UnsupportedCombination(ValueError, NotImplementedError):
 
 
 def mirror_partners(shell: Shell, normal: int) -> np.ndarray:
-    """Index of the mirror state (same band, k_normal -> -k_normal) of each shell point.
+    """Index of the specular partner R(p) of each shell point about a wall normal to axis
+    ``normal`` (docs/theory.md §6, §6.1): the point of the same band, energy and momentum
+    along the wall with the opposite sign of v_normal.
 
-    Exact for shells symmetric under the wall mirror; raises otherwise."""
+    On a shell mirror symmetric about the wall this is the mirror state
+    (k_normal -> -k_normal), found to 1e-9 of the largest |k| as always. Otherwise the
+    partner has the same k_t (to ``PARALLEL_TOL`` of the largest |k|, unique per band and
+    branch): the rule of a 2D continuum strip is built so (``sampling.rays.
+    parallel_momentum_shell``). Raises :class:`UnsupportedCombination` when neither
+    pairing is exact: a band whose contour has more than two grazing points (an annulus
+    or a non-convex contour: k_t labels no unique partner), or a rule that does not pair
+    k_t (3D films, lattice strips, a model's own sampler)."""
     from scipy.spatial import cKDTree  # scipy.spatial costs 0.1 s to import: load on use
 
     k = shell.k
@@ -33,14 +44,61 @@ def mirror_partners(shell: Shell, normal: int) -> np.ndarray:
         idx = np.nonzero(shell.band == n)[0]
         dist, best = cKDTree(k[idx]).query(mirrored[idx])
         if not np.all(dist <= 1e-9 * scale):
-            raise UnsupportedCombination(
-                "specular reflection needs a shell that is mirror symmetric about the wall "
-                "(k_normal -> -k_normal within each band); this shell is not (e.g. Rashba "
-                "plus Dresselhaus, or an in-plane magnetization along the wall). Use fully "
-                "diffuse walls (specularity = 0, no roughness) for such models."
-            )
+            return _parallel_partners(shell, normal)
         partner[idx] = idx[best]
     return partner
+
+
+#: Relative distance (of the largest |k|) within which two points of a band count as having
+#: the same momentum along the wall; the strip rule pairs them to rounding (4 ulp).
+PARALLEL_TOL = 1e-9
+
+
+def _parallel_partners(shell: Shell, normal: int) -> np.ndarray:
+    """Partners of a shell without the wall mirror: per band, the points with v_n > 0 and
+    those with v_n < 0 sorted by k_t and paired in order, each pair with equal k_t to
+    ``PARALLEL_TOL``. Raises :class:`UnsupportedCombination` otherwise."""
+    k = shell.k
+    t = [i for i in range(k.shape[1]) if i != normal]
+    vn = shell.velocity[:, normal]
+    scale = np.max(np.linalg.norm(k, axis=1))
+    partner = np.full(len(k), -1)
+    for n in np.unique(shell.band):
+        idx = np.nonzero(shell.band == n)[0]
+        up, down = idx[vn[idx] > 0], idx[vn[idx] < 0]
+        ok = len(t) == 1 and len(up) == len(down) == len(idx) // 2 and 2 * len(up) == len(idx)
+        if ok:
+            up = up[np.argsort(k[up, t[0]], kind="stable")]
+            down = down[np.argsort(k[down, t[0]], kind="stable")]
+            ok = bool(np.all(np.abs(k[up, t[0]] - k[down, t[0]]) <= PARALLEL_TOL * scale))
+        if not ok:
+            raise UnsupportedCombination(_unpaired_message(shell, normal, n))
+        partner[up], partner[down] = down, up
+    return partner
+
+
+def _unpaired_message(shell: Shell, normal: int, band: int) -> str:
+    """Why band ``band`` of ``shell`` has no exact specular partners (one line)."""
+    axis = "xyz"[normal]
+    idx = np.nonzero(shell.band == band)[0]
+    why = ("this shell's rule does not pair the momenta along the wall (only the strips of "
+           "2D continuum models do; 3D films, lattice strips and models with their own "
+           "sampler need a mirror-symmetric shell)")
+    if shell.k.shape[1] == 2:
+        k = shell.k[idx]
+        angle = np.arctan2(k[:, normal], k[:, 1 - normal])
+        order = np.argsort(angle)
+        vn = shell.velocity[idx, normal][order]
+        sign_changes = int(np.count_nonzero(np.sign(vn) != np.sign(np.roll(vn, -1))))
+        twice = len(np.unique(np.round(angle, 12))) < len(angle)
+        if twice or sign_changes > 2:
+            why = (f"the contour of band {band} has more than two grazing points (v_{axis} = 0"
+                   f"{': it is an annulus' if twice else ': it is not convex'}), so the "
+                   "momentum along the wall labels no unique partner")
+    return ("specular reflection keeps band, energy and the momentum along the wall; a "
+            "shell that is not mirror symmetric about the wall (k_normal -> -k_normal "
+            f"within each band) needs its points paired by that momentum, and here {why}. "
+            "Use fully diffuse walls (specularity = 0, no roughness) for this case.")
 
 
 def mirror_operator(model, normal: int) -> np.ndarray:

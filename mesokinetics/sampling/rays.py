@@ -134,14 +134,30 @@ def _illinois(f, a, b, fa, fb, xtol: float = 1e-12, max_iter: int = 100) -> np.n
     return 0.5 * (a + b)
 
 
-def grazing_angles(model: Model, energy: float, numerics: Numerics, normal: int) -> np.ndarray:
-    """Angles (rad, from the wall plane) of the rays through the points where a band's
-    shell is tangent to the wall, v_n . n = 0 (2D continuum models), docs/theory.md §8.
+@dataclass
+class Grazing:
+    """The grazing points v_n . n = 0 of the shells at one energy (2D continuum models),
+    from the search of :func:`grazing_angles`.
 
-    Found on the shell itself: sign changes of v_n . n between the rays of a uniform
-    rule, for every band and every crossing of a ray (by radius), refined by the Illinois
-    method on the ray angle. On a shell mirror symmetric about the wall they are 0 and
-    pi; on shifted circles (an in-plane magnetization along the wall) they are not."""
+    points : (band, crossing rank by radius, ray angles in rad from the wall plane,
+        unsnapped) for every band and rank with sign changes of v_n
+    k_scan : radius (1/nm) beyond which no band crosses the energy
+    radii : band -> (smallest, largest) radius (1/nm) of its crossings on the search rays
+    angles, profile : the search rays' angles (rad) and, for every band that crosses each
+        of them once, its radius on each (1/nm): starting points of later root searches
+    """
+
+    points: list
+    k_scan: float
+    radii: dict
+    angles: np.ndarray | None = None
+    profile: dict | None = None
+
+
+def _grazing_points(model: Model, energy: float, numerics: Numerics, normal: int) -> Grazing:
+    """The grazing points of every band's shell (:class:`Grazing`): sign changes of
+    v_n . n between the rays of a uniform rule of max(angles, 64) rays, for every band and
+    every crossing of a ray (by radius), refined by the Illinois method on the ray angle."""
     n0 = max(numerics.angles, 64)
     phi0 = 2 * np.pi * (np.arange(n0) + 0.5) / n0
     dirs = np.zeros((n0, 2))
@@ -149,16 +165,19 @@ def grazing_angles(model: Model, energy: float, numerics: Numerics, normal: int)
     dirs[:, normal] = np.sin(phi0)
     roots = find_ray_roots(model, dirs, energy, numerics)
     if roots.band.size == 0:
-        return np.array([0.0, np.pi])
+        return Grazing([], roots.k_scan, {}, phi0, {})
     _check_star_shaped(roots, n0, energy)
     order = np.lexsort((roots.radius, roots.band, roots.ray))
     ray, band, radius = roots.ray[order], roots.band[order], roots.radius[order]
     k = radius[:, None] * dirs[ray]
     vn = Bands(model, k).band_velocity[np.arange(len(k)), band, normal]
-    found = []
+    found, radii, profile = [], {}, {}
     for n in np.unique(band):
         sel = band == n
+        radii[int(n)] = (float(radius[sel].min()), float(radius[sel].max()))
         per_ray = np.count_nonzero(sel) // n0
+        if per_ray == 1:
+            profile[int(n)] = radius[sel]
         v = vn[sel].reshape(n0, per_ray)  # rays in order, crossings by radius
         for j in range(per_ray):
             i = np.nonzero(np.sign(v[:, j]) != np.sign(np.roll(v[:, j], -1)))[0]
@@ -167,20 +186,47 @@ def grazing_angles(model: Model, energy: float, numerics: Numerics, normal: int)
             lo, hi = phi0[i], phi0[i] + 2 * np.pi / n0
             flo, fhi = v[i, j], np.roll(v[:, j], -1)[i]
             nb, rk = np.full(len(i), n), np.full(len(i), j)
-            found.append(_illinois(lambda c: _branch_normal_velocity(
-                model, c, nb, rk, energy, numerics, normal), lo, hi, flo, fhi))
-    if not found:
-        return np.array([0.0, np.pi])
-    phi = np.mod(np.concatenate(found), 2 * np.pi)
+            found.append((int(n), j, _illinois(lambda c: _branch_normal_velocity(
+                model, c, nb, rk, energy, numerics, normal), lo, hi, flo, fhi)))
+    return Grazing(found, roots.k_scan, radii, phi0, profile)
+
+
+def _snap(phi: np.ndarray) -> np.ndarray:
+    """Angles mod 2 pi, those within ``SNAP`` of 0 or pi put there."""
+    phi = np.mod(phi, 2 * np.pi)
     for target in (0.0, np.pi, 2 * np.pi):
         phi = np.where(np.abs(phi - target) < SNAP, target % (2 * np.pi), phi)
-    phi = np.unique(phi)
-    mirror = np.mod(-phi, 2 * np.pi)
-    if all(np.min(np.abs(np.angle(np.exp(1j * (m - phi))))) < SNAP for m in mirror):
+    return phi
+
+
+def _mirror_set(phi: np.ndarray) -> bool:
+    """True when the set of angles ``phi`` (rad) is its own mirror image -phi to ``SNAP``."""
+    return all(np.min(np.abs(np.angle(np.exp(1j * (m - phi))))) < SNAP
+               for m in np.mod(-phi, 2 * np.pi))
+
+
+def _grazing_breaks(grazing: Grazing) -> np.ndarray:
+    """The break angles of the 2D strip rule from the grazing points (:func:`grazing_angles`)."""
+    found = [phi for _, _, phi in grazing.points]
+    if not found:
+        return np.array([0.0, np.pi])
+    phi = np.unique(_snap(np.concatenate(found)))
+    if _mirror_set(phi):
         # a shell mirror symmetric about the wall: keep the rule exactly symmetric
         half = phi[phi <= np.pi]
         phi = np.unique(np.mod(np.concatenate([half, -half]), 2 * np.pi))
     return phi
+
+
+def grazing_angles(model: Model, energy: float, numerics: Numerics, normal: int) -> np.ndarray:
+    """Angles (rad, from the wall plane) of the rays through the points where a band's
+    shell is tangent to the wall, v_n . n = 0 (2D continuum models), docs/theory.md §8.
+
+    Found on the shell itself: sign changes of v_n . n between the rays of a uniform
+    rule, for every band and every crossing of a ray (by radius), refined by the Illinois
+    method on the ray angle. On a shell mirror symmetric about the wall they are 0 and
+    pi; on shifted circles (an in-plane magnetization along the wall) they are not."""
+    return _grazing_breaks(_grazing_points(model, energy, numerics, normal))
 
 
 def _spherical(theta: np.ndarray, phi: np.ndarray, pole: int, a: int, b: int) -> np.ndarray:
@@ -555,9 +601,12 @@ def sample_rays(model: Model, energy: float, numerics: Numerics,
                 grazing_axis: int | tuple | None = None) -> tuple[Shell, Sea]:
     """Shell and Fermi-sea quadratures at ``energy`` (eV) of a continuum model, sharing
     one root search where the two rules share their rays."""
-    rule = shell_rule(model, energy, numerics, grazing_axis)
-    roots = find_ray_roots(model, rule[0], energy, numerics)
-    shell = ray_shell(model, energy, numerics, roots, grazing_axis, rule)
+    if model.dim == 2 and _one_axis(grazing_axis):
+        shell = _strip_shell(model, energy, numerics, int(grazing_axis))
+    else:
+        rule = shell_rule(model, energy, numerics, grazing_axis)
+        roots = find_ray_roots(model, rule[0], energy, numerics)
+        shell = ray_shell(model, energy, numerics, roots, grazing_axis, rule)
     if grazing_axis is not None:
         # the grazing refinement serves the wall scattering of the shells only; the smooth
         # Fermi-sea integrand keeps the standard, spectrally accurate rule with sea_angles
@@ -565,6 +614,30 @@ def sample_rays(model: Model, energy: float, numerics: Numerics,
                            azimuth=max(4, min(numerics.azimuth, numerics.sea_angles)))
         return shell, ray_sea(model, energy, sea_rule)
     return shell, ray_sea(model, energy, numerics, roots)
+
+
+def _one_axis(axis) -> bool:
+    """True for one wall normal (an axis index), False for None or a wire's pair."""
+    return isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
+
+
+def _strip_shell(model: Model, energy: float, numerics: Numerics, normal: int) -> Shell:
+    """The shell of a 2D continuum model next to walls normal to axis ``normal``: the
+    rule graded at the grazing points (:func:`_rule_2d`) when the shell is mirror
+    symmetric about the wall, the rule paired by the momentum along the wall
+    (:func:`parallel_momentum_shell`) when it is not and every band's contour has two
+    grazing points, and the graded rule, unpaired, otherwise (docs/theory.md §6.1, §8)."""
+    _check_grazing_axis(2, normal)
+    grazing = _grazing_points(model, energy, numerics, normal)
+    breaks = _grazing_breaks(grazing)
+    if not _mirror_set(breaks):  # the grazing points already show the shell is asymmetric
+        paired = parallel_momentum_shell(model, energy, numerics, normal, grazing)
+        if paired is not None:
+            return paired
+    rule = _rule_2d(numerics, normal, breaks)
+    roots = find_ray_roots(model, rule[0], energy, numerics)
+    return ray_shell(model, energy, numerics, roots, normal, rule, grazing=grazing,
+                     pair=_mirror_set(breaks))
 
 
 def shell_rule(model: Model, energy: float, numerics: Numerics,
@@ -586,10 +659,16 @@ def shell_rule(model: Model, energy: float, numerics: Numerics,
 
 
 def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots | None = None,
-              grazing_axis: int | tuple | None = None, rule: tuple | None = None) -> Shell:
+              grazing_axis: int | tuple | None = None, rule: tuple | None = None, *,
+              grazing: Grazing | None = None, pair: bool = True) -> Shell:
     """The energy shell at ``energy`` (eV) of every band of a continuum model, on rays
     from k = 0. ``roots`` (from :func:`find_ray_roots` on the same rays) avoids a second
-    search; ``rule`` (from :func:`shell_rule`) a second construction of the rays."""
+    search; ``rule`` (from :func:`shell_rule`) a second construction of the rays.
+
+    A 2D shell next to a wall (``grazing_axis`` one axis) that turns out not to be mirror
+    symmetric about it is rebuilt paired by the momentum along the wall
+    (:func:`parallel_momentum_shell`; ``grazing``: its grazing points, if known) unless
+    ``pair`` is False."""
     dirs, domega = rule if rule is not None else shell_rule(model, energy, numerics, grazing_axis)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
@@ -605,7 +684,304 @@ def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots |
         )
     d = model.dim
     weight = domega[roots.ray] * roots.radius ** (d - 1) / radial_speed / (2 * np.pi) ** d
-    return Shell(float(energy), k, weight, roots.band.astype(int), bands)
+    shell = Shell(float(energy), k, weight, roots.band.astype(int), bands)
+    if pair and d == 2 and _one_axis(grazing_axis) and not _mirror_symmetric_rays(
+            dirs, roots, int(grazing_axis)):
+        # a strip of a shell without the wall mirror: pair the nodes by their momentum
+        # along the wall instead (docs/theory.md §6.1); None (a band without exactly two
+        # grazing points) keeps the graded rule, unpaired
+        if grazing is None:
+            grazing = _grazing_points(model, energy, numerics, int(grazing_axis))
+        paired = parallel_momentum_shell(model, energy, numerics, int(grazing_axis), grazing)
+        if paired is not None:
+            return paired
+    return shell
+
+
+#: Relative distance (of the largest radius) within which the mirror image of a shell
+#: point counts as a shell point, as in :func:`mesokinetics.boltzmann.walls.mirror_partners`.
+MIRROR_TOL = 1e-9
+
+
+def _mirror_symmetric_rays(dirs: np.ndarray, roots: RayRoots, normal: int) -> bool:
+    """True when the rays ``dirs`` and the shell crossings ``roots`` on them are mirror
+    symmetric about the wall (k_normal -> -k_normal): every ray has a mirror ray (to
+    ``MIRROR_TOL`` rad), crossed by every band equally often at the same radii (to
+    ``MIRROR_TOL`` of the largest radius)."""
+    if roots.band.size == 0:
+        return True
+    phi = np.mod(np.arctan2(dirs[:, normal], dirs[:, 1 - normal]), 2 * np.pi)
+    order = np.argsort(phi)
+    target = np.mod(-phi, 2 * np.pi)
+    pos = np.searchsorted(phi[order], target)
+    cand = np.stack([order[(pos - 1) % len(phi)], order[pos % len(phi)]], -1)
+    gap = np.abs(np.angle(np.exp(1j * (phi[cand] - target[:, None]))))
+    mirror = cand[np.arange(len(phi)), np.argmin(gap, axis=1)]
+    if np.max(np.min(gap, axis=1)) > MIRROR_TOL:
+        return False
+    o = np.lexsort((roots.radius, roots.band, roots.ray))
+    ray, band, radius = roots.ray[o], roots.band[o], roots.radius[o]
+    first = np.ones(len(ray), bool)
+    first[1:] = (ray[1:] != ray[:-1]) | (band[1:] != band[:-1])
+    start = np.maximum.accumulate(np.where(first, np.arange(len(ray)), 0))
+    rank = np.arange(len(ray)) - start
+    table = np.full((len(phi), int(band.max()) + 1, int(rank.max()) + 1), np.nan)
+    table[ray, band, rank] = radius
+    other = table[mirror]
+    same_count = np.array_equal(np.isnan(table), np.isnan(other))
+    return bool(same_count and np.nanmax(np.abs(table - other)) <= MIRROR_TOL * np.max(radius))
+
+
+def _ray(phi: np.ndarray, normal: int) -> np.ndarray:
+    """Unit vectors (Q, 2) at the angles ``phi`` (rad) from the wall plane towards the normal."""
+    dirs = np.zeros((len(phi), 2))
+    dirs[:, 1 - normal] = np.cos(phi)
+    dirs[:, normal] = np.sin(phi)
+    return dirs
+
+
+def _band_radius(model: Model, energy: float, normal: int, band: np.ndarray, phi: np.ndarray,
+                 guess: np.ndarray, lo: np.ndarray, hi: np.ndarray, k_scan: float) -> np.ndarray:
+    """Radius (1/nm) where the ray at angle ``phi`` crosses the shell of ``band`` (which
+    crosses each ray once): the secant method from ``guess`` to rounding (a few steps from
+    the interpolated profile of the grazing search); where it does not settle inside
+    [lo, hi], the bracketed search (:func:`_refine_roots`) in [lo, hi] if that brackets a
+    crossing, else in [0, k_scan]."""
+    dirs = _ray(phi, normal)
+    eps = np.finfo(float).eps
+
+    def f(r):
+        return _band_energy_at(model, dirs, band, r) - energy
+
+    r1, r2 = np.array(guess, float), np.array(guess, float) * (1 + 1e-7)
+    f1, f2 = f(r1), f(r2)
+    for _ in range(30):
+        denom = f2 - f1
+        step = np.where(denom != 0, f2 * (r2 - r1) / np.where(denom != 0, denom, 1.0), 0.0)
+        r1, f1 = r2, f2
+        r2 = r2 - step
+        if np.all(np.abs(step) <= 2 * eps * np.abs(r2)):
+            break
+        f2 = f(r2)
+    f2 = f(r2)
+    scale_e = np.abs(_band_energy_at(model, dirs, band, r2)) + abs(energy)
+    bad = ~(np.isfinite(r2) & (r2 >= lo) & (r2 <= hi) & (np.abs(f2) <= 64 * eps * scale_e))
+    if np.any(bad):
+        d, b = dirs[bad], band[bad]
+        a0, b0 = lo[bad], hi[bad]
+        ok = np.sign(_band_energy_at(model, d, b, a0) - energy) * np.sign(
+            _band_energy_at(model, d, b, b0) - energy) < 0
+        r2 = r2.copy()
+        r2[bad] = _refine_roots(model, d, b, np.where(ok, a0, 0.0), np.where(ok, b0, float(k_scan)),
+                                energy)
+    return r2
+
+
+def _pair_angles(model: Model, energy: float, normal: int, band: np.ndarray, sigma: np.ndarray,
+                 start: np.ndarray, length: np.ndarray, rlo: np.ndarray, rhi: np.ndarray,
+                 k_scan: float, scale: float, guess, max_iter: int = 200) -> tuple[np.ndarray, ...]:
+    """The pairs of points with equal momentum along the wall k_t at the parameters
+    ``sigma`` in [0, 2 pi] of their band's contour (:func:`parallel_momentum_shell`): ray
+    angles phi_u on the branch v_n > 0, which runs from the grazing angle ``start`` (A) to
+    A + ``length`` (B), and phi_l = phi_u + 2 pi - sigma on the branch v_n < 0 (B to
+    A + 2 pi), with F(phi_u) = k_t(phi_u) - k_t(phi_l) = 0. F is monotonic on its bracket
+    (k_t runs between its extremes at A and B on both branches), so the Illinois method
+    converges; vectorized over the points, radii from ``guess(phi, rows)`` and bracketed
+    by [rlo, rhi] (:func:`_band_radius`); the pairs next to a grazing point are polished
+    by :func:`_polish_pairs`. Returns phi_u, r_u, phi_l, r_l; stops when every |F| is
+    within 4 ulp of ``scale`` or the brackets have closed."""
+    def radius(phi):
+        return _band_radius(model, energy, normal, band, phi, guess(phi, slice(None)), rlo, rhi,
+                            k_scan)
+
+    def f(phi):
+        return radius(phi) * np.cos(phi) - radius(phi + 2 * np.pi - sigma) * np.cos(
+            phi + 2 * np.pi - sigma)
+
+    eps = np.finfo(float).eps
+    a = np.maximum(start, start + length - 2 * np.pi + sigma)
+    b = np.minimum(start + length, start + sigma)
+    fa, fb = f(a), f(b)
+    side = np.zeros(a.size, int)
+    ftol = 4 * eps * scale
+    c = 0.5 * (a + b)
+    for _ in range(max_iter):
+        denom = fb - fa
+        c = np.where(denom != 0, (a * fb - b * fa) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b))
+        c = np.where((c >= np.minimum(a, b)) & (c <= np.maximum(a, b)), c, 0.5 * (a + b))
+        fc = f(c)
+        done = np.abs(fc) <= ftol
+        if np.all(done):
+            break
+        keep_b = np.sign(fc) == np.sign(fa)  # the root is in [c, b]: c replaces a
+        a, fa = np.where(keep_b, c, a), np.where(keep_b, fc, fa)
+        b, fb = np.where(keep_b, b, c), np.where(keep_b, fb, fc)
+        fb = np.where(keep_b & (side == 1), 0.5 * fb, fb)
+        fa = np.where(~keep_b & (side == -1), 0.5 * fa, fa)
+        side = np.where(keep_b, 1, -1)
+        a, b = np.where(done, c, a), np.where(done, c, b)
+        if np.all(np.abs(b - a) <= 4 * eps * np.maximum(np.abs(a), 1.0)):
+            c = 0.5 * (a + b)
+            break
+    c = _polish_pairs(model, energy, normal, band, sigma, c, rlo, rhi, k_scan, guess)
+    phi_l = c + 2 * np.pi - sigma
+    return c, radius(c), phi_l, radius(phi_l)
+
+
+#: Pairs closer than this (rad of sigma) to a grazing point get their k_t balance from the
+#: arc between them (:func:`_polish_pairs`), and ``POLISH_NODES`` Gauss-Legendre nodes on it.
+POLISH_SIGMA = 0.1
+POLISH_NODES = 16
+
+
+def _polish_pairs(model: Model, energy: float, normal: int, band: np.ndarray, sigma: np.ndarray,
+                  phi_u: np.ndarray, rlo: np.ndarray, rhi: np.ndarray, k_scan: float, guess,
+                  steps: int = 3) -> np.ndarray:
+    """Newton steps on the pairs next to a grazing point (sigma or 2 pi - sigma below
+    ``POLISH_SIGMA``), with F = k_t(phi_u) - k_t(phi_l) taken as the integral of
+    K' = d k_t / d phi = -r v_n / (v . khat) over the short arc between the two points
+    (through the grazing point), on ``POLISH_NODES`` Gauss-Legendre nodes. The difference
+    of the two k_t has an error of an ulp of k_t, which near grazing (K' ~ s, the angle
+    from it) puts the pair ulp / s apart and its v_n off by ulp / s^2 relative (about
+    1e-3 at the first nodes of 2048 angles): without this step the wall spin of the
+    diffuse strip of tests/test_grazing.py was 4e-9 off at 2048 angles (1.7e-15 with it).
+    The arc integral is accurate relative to F itself."""
+    near = np.minimum(sigma, 2 * np.pi - sigma) < POLISH_SIGMA
+    if not np.any(near):
+        return phi_u
+    x, wx = np.polynomial.legendre.leggauss(POLISH_NODES)
+    idx = np.nonzero(near)[0]
+    sg = sigma[idx]
+    # the short arc: [phi_u - sigma, phi_u] through A, or [phi_u, phi_u + 2 pi - sigma] through B
+    through_a = sg <= np.pi
+    length = np.where(through_a, sg, 2 * np.pi - sg)
+    sign = np.where(through_a, 1.0, -1.0)
+    nodes = np.repeat(idx, POLISH_NODES)
+
+    def slope(phi, rows):
+        r = _band_radius(model, energy, normal, band[rows], phi, guess(phi, rows), rlo[rows],
+                         rhi[rows], k_scan)
+        dirs = _ray(phi, normal)
+        v = Bands(model, r[:, None] * dirs).band_velocity[np.arange(len(phi)), band[rows]]
+        return -r * v[:, normal] / np.sum(v * dirs, axis=-1)
+
+    phi = phi_u[idx].copy()
+    for _ in range(steps):
+        start = np.where(through_a, phi - sg, phi)
+        arc = (start[:, None] + 0.5 * length[:, None] * (x + 1)).ravel()
+        k_arc = slope(arc, nodes).reshape(len(idx), POLISH_NODES)
+        f = sign * 0.5 * length * (k_arc @ wx)
+        ends = slope(np.concatenate([phi, phi + 2 * np.pi - sg]), np.concatenate([idx, idx]))
+        df = ends[:len(idx)] - ends[len(idx):]
+        step = np.where(df != 0, f / np.where(df != 0, df, 1.0), 0.0)
+        step = np.clip(step, -0.25 * length, 0.25 * length)  # stay on the arc
+        phi = phi - step
+    out = phi_u.copy()
+    out[idx] = phi
+    return out
+
+
+def parallel_momentum_shell(model: Model, energy: float, numerics: Numerics, normal: int,
+                            grazing: Grazing | None = None) -> Shell | None:
+    """The strip shell of a 2D continuum model that is not mirror symmetric about the
+    wall, with nodes paired by the momentum along the wall k_t, which specular reflection
+    conserves (docs/theory.md §6.1, docs/slab.md "Specular walls without mirror symmetry").
+
+    The two grazing points A, B (v_n = 0; ``grazing``, from :func:`_grazing_points`) of a
+    band's contour cut it into the branch v_n > 0 (ray angles A to B) and the branch
+    v_n < 0 (B to A + 2 pi), over the same interval of k_t. The pair (phi_u, phi_l) with
+    equal k_t is labelled by sigma = (phi_u - A) + (A + 2 pi - phi_l), the angle swept
+    from A on both branches together, from 0 (both at A) to 2 pi (both at B). Each half
+    [0, pi], [pi, 2 pi] of sigma carries ``angles`` / 2 Gauss-Legendre nodes on
+    ``grazing_panels`` panels graded towards its grazing end
+    (:func:`~mesokinetics.quadrature.graded_unit_rule`): 2 ``angles`` points per band, as
+    many as the graded rule of a shell without mirror symmetry (for a circle this is the
+    mirror-symmetric rule with twice the angles: sigma = 2 phi). Weights: the shell
+    measure per ray angle, r / (|v . khat| (2 pi)^2) as on rays, times d phi / d sigma on
+    each branch, 1 / (1 + |K'_u / K'_l|) and 1 / (1 + |K'_l / K'_u|) with
+    K' = d k_t / d phi = -r v_n / (v . khat). Then w_u |v_n,u| = w_l |v_n,l| (the k_t
+    measure of the pair: the two points carry opposite particle fluxes, exactly), and each
+    branch gets at least the node density of its own ray angle. (Labelling the lower
+    nodes by the upper ray angle instead starved the lower branch where it is bent most:
+    the density of states was 2.6e-3 off at 128 angles for Rashba + Dresselhaus, alpha =
+    0.1, beta = 0.05 eV nm, mu = 0.2 eV.)
+
+    Returns None (the graded rule stays unpaired, and specular walls are refused) when a
+    band is crossed more than once by a ray (an annulus) or does not have exactly two
+    grazing points (a non-convex contour): k_t then labels no unique partner."""
+    t = 1 - normal
+    if grazing is None:
+        grazing = _grazing_points(model, energy, numerics, normal)
+    graz: dict = {}
+    for n, j, phi in grazing.points:
+        graz.setdefault(n, []).append((j, phi))
+    present = np.array(sorted(grazing.radii), int)
+    if present.size == 0:
+        return None
+    starts, lengths = [], []
+    for n in present:
+        points = graz.get(int(n), [])
+        if len(points) != 1 or points[0][0] != 0 or int(n) not in grazing.profile:
+            return None  # crossed twice by a ray (an annulus)
+        phi_g = np.unique(_snap(points[0][1]))
+        if len(phi_g) != 2:  # a non-convex contour
+            return None
+        starts.append(phi_g[0])
+        lengths.append(phi_g[1] - phi_g[0])
+    starts, lengths = np.array(starts), np.array(lengths)
+    mid = _branch_normal_velocity(model, starts + 0.5 * lengths, present,
+                                  np.zeros(len(starts), int), energy, numerics, normal)
+    if not np.all(np.isfinite(mid) & (mid != 0)):
+        return None
+    # the branch v_n > 0 runs from A to B: take the other arc where it is the other one
+    starts = np.where(mid > 0, starts, starts + lengths)
+    lengths = np.where(mid > 0, lengths, 2 * np.pi - lengths)
+    x, wx = graded_unit_rule(max(numerics.angles // 2, 1), numerics.grazing_panels)
+    sig = np.concatenate([np.pi * x, 2 * np.pi - np.pi * x])
+    wsig = np.concatenate([np.pi * wx, np.pi * wx])
+    nsig = len(sig)
+    band = np.repeat(present, nsig)
+    sigma, wsigma = np.tile(sig, len(present)), np.tile(wsig, len(present))
+    rmin = np.repeat([grazing.radii[int(n)][0] for n in present], nsig)
+    rmax = np.repeat([grazing.radii[int(n)][1] for n in present], nsig)
+    scale = float(rmax.max())
+    phi0 = grazing.angles
+    profiles = np.stack([grazing.profile[int(n)] for n in present])  # (bands, rays)
+    row = np.repeat(np.arange(len(present)), nsig)
+
+    def guess(phi, rows):  # the radius profile of the grazing search, interpolated periodically
+        x = np.mod(phi - phi0[0], 2 * np.pi) / (phi0[1] - phi0[0])
+        i = np.floor(x).astype(int) % len(phi0)
+        frac = x - np.floor(x)
+        sel = row[rows]
+        return (1 - frac) * profiles[sel, i] + frac * profiles[sel, (i + 1) % len(phi0)]
+
+    phi_u, r_u, phi_l, r_l = _pair_angles(
+        model, energy, normal, band, sigma, np.repeat(starts, nsig), np.repeat(lengths, nsig),
+        0.8 * rmin, np.minimum(1.25 * rmax, grazing.k_scan), grazing.k_scan, scale, guess)
+    k_u, k_l = r_u[:, None] * _ray(phi_u, normal), r_l[:, None] * _ray(phi_l, normal)
+    if not np.all(np.abs(k_u[:, t] - k_l[:, t]) <= 1e-12 * scale):
+        return None
+    m = len(band)
+    k = np.concatenate([k_u, k_l])
+    band2 = np.concatenate([band, band]).astype(int)
+    order = np.lexsort((band2, np.mod(np.arctan2(k[:, normal], k[:, t]), 2 * np.pi)))
+    where = np.empty(2 * m, int)
+    where[order] = np.arange(2 * m)  # position of each (upper, lower) point in the shell
+    bands = Bands(model, k[order])
+    v = bands.band_velocity[where, band2]  # (2m, 2), upper points then lower ones
+    khat = np.concatenate([_ray(phi_u, normal), _ray(phi_l, normal)])
+    v_r = np.abs(np.sum(v * khat, axis=-1))
+    vn = v[:, normal]
+    if not (np.all(vn[:m] > 0) and np.all(vn[m:] < 0)) or np.any(
+            v_r <= 1e-12 * np.max(v_r, initial=1.0)):
+        return None
+    measure = np.concatenate([r_u, r_l]) / v_r  # shell measure per ray angle, x (2 pi)^2
+    slope = measure * np.abs(vn)  # |K'| = |d k_t / d phi|
+    ratio = slope[:m] / slope[m:]  # |K'_u / K'_l|
+    weight = np.concatenate([measure[:m] / (1 + ratio), measure[m:] * ratio / (1 + ratio)])
+    weight *= np.tile(wsigma, 2) / (2 * np.pi) ** 2
+    return Shell(float(energy), k[order], weight[order], band2[order], bands)
 
 
 def _touches_extremum(roots: RayRoots, band: int, rel: float = 1e-6) -> bool:

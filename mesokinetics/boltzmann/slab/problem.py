@@ -138,7 +138,9 @@ class SlabProblem:
         vy = shell.velocity[:, normal]
         rho = np.zeros(npts)
         if not all_diffuse:
-            kperp = np.abs(shell.k[:, normal])
+            kn = shell.k[:, normal]  # k_perp: half the momentum transfer of the pair (§6.1)
+            mirror = np.all(np.abs(kn + kn[partner]) <= 1e-9 * np.max(np.abs(shell.k)))
+            kperp = np.abs(kn) if mirror else 0.5 * np.abs(kn - kn[partner])
             rho = np.where(vy > 0, walls[0].specularity(kperp), walls[1].specularity(kperp))
         diffuse = tuple(i for i, wl in enumerate(walls) if not wl.fully_specular)
         if uniform.blocks is not None:
