@@ -1,6 +1,7 @@
 """Per-k-point cost of Wannier models against the eigh floor and WannierBerri (issue 14).
 
-A plain script: ``python benchmarks/bench_wannier.py [--grid 16] [--repeat 3] [--quick]``.
+A plain script: ``python benchmarks/bench_wannier.py [--grid 16] [--repeat 3] [--quick]
+[--dask [--workers 2]]``.
 
 1. bcc Fe (``../shared/data/wannier90/Fe_tb.dat``, 18 Wannier functions, E_F = 17.6255 eV):
    the anomalous Hall conductivity (the intrinsic Fermi-sea term of the three charge
@@ -15,6 +16,13 @@ A plain script: ``python benchmarks/bench_wannier.py [--grid 16] [--repeat 3] [-
 2. The Wannier ferromagnet film preset's model (2 bands, nearest neighbours): the same
    per-point parts on 32768 random k points, for the four observables of the preset
    (three charge currents and the s_z current along x).
+3. With ``--dask``: Fermi seas evaluated serially and on a local Dask cluster of
+   ``--workers`` single-threaded worker processes (``scheduler=client``): the bulk of the
+   film preset (``solve_uniform`` at bz_grid 32, 1.29 million sea points, 40 chunks of
+   ``SEA_CHUNK``, light: 0.1 s of work per chunk) and bcc Fe (``intrinsic_response`` on the
+   ``--grid`` Gamma grid in 8 chunks, heavy), with Dask's worker defaults and with its
+   profiler and malloc trimming off: wall times, speed-ups and the largest difference.
+   Wall time, since that is what a cluster buys; run it on an idle machine.
 
 Everything runs on one thread (OMP/OPENBLAS/MKL_NUM_THREADS = 1 unless set): the figures
 are serial costs. Times are the best of ``--repeat`` runs of CPU time (process time),
@@ -65,8 +73,9 @@ def load():
 def parts_per_point(model, k, operators, mu, repeat):
     """CPU microseconds per k point of each step of one Fermi-sea chunk."""
     from mesokinetics.bands import Bands
-    from mesokinetics.coherence import intrinsic_density
+    from mesokinetics.coherence import intrinsic_densities, intrinsic_density
     from mesokinetics.operators import in_eigenbasis_many
+    from mesokinetics.response.uniform import fermi_sea_chunk, portable_operators
 
     w = np.ones(len(k))
     us = 1e6 / len(k)
@@ -80,17 +89,18 @@ def parts_per_point(model, k, operators, mu, repeat):
 
     t_rot, _ = best(rotate, repeat)
     t_ops, op_eig = best(lambda: in_eigenbasis_many(operators, bands), repeat)
-    t_int, _ = best(lambda: [intrinsic_density(bands, w, mu, o) for o in op_eig], repeat)
+    t_one, _ = best(lambda: [intrinsic_density(bands, w, mu, o) for o in op_eig], repeat)
+    t_int, _ = best(lambda: intrinsic_densities(bands, w, mu, op_eig), repeat)
+    portable = portable_operators(operators, model)
 
-    def chunk():  # what one Fermi-sea chunk of solve_uniform / intrinsic_response does
-        b = Bands(model, k)
-        return [intrinsic_density(b, w, mu, o) for o in in_eigenbasis_many(operators, b)]
-
-    t_all, _ = best(chunk, repeat)
+    # what one Fermi-sea chunk of solve_uniform / intrinsic_response does (the task a
+    # scheduler distributes)
+    t_all, _ = best(lambda: fermi_sea_chunk(model, portable, mu, k, w), repeat)
     return {"h(k)": t_h * us, "v(k)": t_v * us, "eigh": t_eigh * us,
             "Bands (h, check, eigh)": t_bands * us, "v(k), U^+ v U (all axes)": (t_rot - t_bands) * us,
             f"{len(operators)} operators to eigenbasis": t_ops * us,
-            f"{len(operators)} intrinsic traces": t_int * us, "whole chunk": t_all * us}
+            f"{len(operators)} traces, one at a time": t_one * us,
+            f"{len(operators)} traces, stacked": t_int * us, "whole chunk": t_all * us}
 
 
 def print_parts(title, parts):
@@ -172,29 +182,132 @@ def bench_iron(grid, repeat):
           f"{np.max(np.abs(ours - theirs)):.2e} S/cm")
 
 
-def bench_film(repeat):
+def film_model():
+    """The Wannier ferromagnet film preset's model, its mu (eV) and its four observables."""
     from mesokinetics import operators as ops
     from mesokinetics.io.config import load_config
-    from mesokinetics.workflow import build
+    from mesokinetics.io.wannier90 import read_hr
 
-    model = build(load_config("wannier_ferromagnet_film")).model
-    k = np.random.default_rng(0).uniform(-0.5, 0.5, (32768, 3)) @ model.reciprocal_vectors
+    config = load_config("wannier_ferromagnet_film")
+    spec = config.data["model"]
+    model = read_hr(spec["hr_file"], [spec[a] for a in ("a1", "a2", "a3")], dim=spec["dim"],
+                    spins=spec["spins"] or None)
     observables = [ops.charge_current(model, i) for i in range(3)] + [
         ops.spin_current(model, "z", "x")]
+    return model, config.data["conditions"]["mu"], observables
+
+
+def bench_film(repeat):
+    model, mu, observables = film_model()
+    k = np.random.default_rng(0).uniform(-0.5, 0.5, (32768, 3)) @ model.reciprocal_vectors
     print_parts(f"Wannier ferromagnet film model ({model.size} bands, {len(model.R)} R vectors), "
                 f"a 32768-point Fermi-sea chunk, load {load():.1f}:",
-                parts_per_point(model, k, observables, 0.3, repeat))
+                parts_per_point(model, k, observables, mu, repeat))
 
+
+def bench_dask(workers, repeat, grid):
+    """Fermi seas serially and on a local Dask cluster (wall time): the film preset's bulk
+    (light chunks: 0.1 s of work for 1 MB of k points each) and bcc Fe (heavy chunks)."""
+    import inspect
+    import warnings
+
+    import mesokinetics as mk
+    from mesokinetics import operators as ops
+    from mesokinetics.response.uniform import SEA_CHUNK
+
+    try:
+        import dask
+        import distributed
+    except ImportError:
+        print("Dask: skipped (pip install 'mesokinetics[dask]' to measure it)")
+        return
+    model, mu, observables = film_model()
+    options = {"tol": None} if "tol" in inspect.signature(mk.solve_uniform).parameters else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = mk.solve_uniform(model, mk.PointDisorder(1e-3), mu, (1e-3, 0.0, 0.0), bz_grid=32,
+                             **options)
+    n_sea = sum(len(n.sea.weight) for n in r.nodes)
+
+    def film(scheduler):
+        r._evaluated.clear()  # evaluate again (a pass is otherwise cached)
+        out = r.responses(observables, scheduler=scheduler)
+        # the sea gives the intrinsic part (zero here: no spin-orbit coupling), the shell
+        # the rest; all of it is compared
+        return np.array([[x.intraband, x.intrinsic, x.disorder] for x in out])
+
+    cases = [(f"Film preset bulk Fermi sea ({n_sea} points, {len(observables)} observables, "
+              f"{-(-n_sea // SEA_CHUNK)} chunks of {SEA_CHUNK})", film)]
+    if (DATA / "Fe_tb.dat").exists():
+        from mesokinetics.io.wannier90 import read_wannier90
+        from mesokinetics.sampling.brillouin import fractional_grid
+        from mesokinetics.sampling.shell import Sea
+        from mesokinetics.topology import intrinsic_response
+
+        fe = read_wannier90(DATA / "Fe", convention="atomic")
+        n_pts = grid**3
+        sea = Sea(FE_EF, fractional_grid(grid, 3) @ fe.reciprocal_vectors,
+                  np.full(n_pts, 1.0 / (n_pts * fe.cell_volume)))
+        fe_ops = [ops.charge_current(fe, i) for i in range(3)] + [ops.spin_current(fe, "z", "x")]
+        fe_num = mk.Numerics(bz_chunk=-(-n_pts // 8))
+
+        def iron(scheduler):
+            return intrinsic_response(fe, FE_EF, fe_ops, fe_num, sea=sea, scheduler=scheduler)
+
+        cases.append((f"bcc Fe, intrinsic_response on the {grid}^3 grid ({n_pts} points, "
+                      f"{len(fe_ops)} operators, 8 chunks)", iron))
+
+    def timed(f, scheduler):
+        t = np.inf
+        for _ in range(repeat):
+            w0 = time.perf_counter()
+            out = f(scheduler)
+            t = min(t, time.perf_counter() - w0)
+        return t, out
+
+    # Dask's worker defaults cost this work 20-40 % per chunk: the statistical profiler
+    # takes the GIL every 10 ms, and MALLOC_TRIM_THRESHOLD_ = 64 KiB (set by the nanny)
+    # returns large temporaries to the kernel after each use, so every allocation faults
+    # its pages in again; the second cluster turns both off (a cluster setting)
+    tuned = {"distributed.worker.profile.enabled": False,
+             "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 30}
+    serial = {}
+    for title, f in cases:
+        serial[title] = timed(f, None)
+    print(f"Fermi seas serially and on a local Dask cluster of {workers} single-threaded "
+          f"worker processes (scheduler and client in this process), wall time, best of "
+          f"{repeat}:")
+    results = {title: [] for title, _ in cases}
+    for label, settings in (("Dask defaults", {}), ("profiler off, no malloc trim", tuned)):
+        with dask.config.set(settings), distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None) as cluster:
+            with distributed.Client(cluster, set_as_default=False) as client:
+                client.wait_for_workers(workers)  # workers up before the clock runs
+                for title, f in cases:
+                    results[title].append((label, timed(f, client), load()))
+    for title, _ in cases:
+        t_serial, ref = serial[title]
+        print(f"  {title}: serial {t_serial:.2f} s")
+        for label, (t_dask, out), busy in results[title]:
+            diff = np.max(np.abs(out - ref)) / max(np.max(np.abs(ref)), 1e-300)
+            print(f"    {label}: {t_dask:.2f} s, speed-up {t_serial / t_dask:.2f}, max relative "
+                  f"difference {diff:.1e} (load {busy:.1f})")
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, default=16, help="Fe Gamma grid n (n^3 k points)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
     parser.add_argument("--quick", action="store_true", help="grid 8, one run per timing")
+    parser.add_argument("--dask", action="store_true",
+                        help="also time Fermi seas (film preset, bcc Fe) on a local Dask cluster")
+    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes (--dask)")
     args = parser.parse_args(argv)
     grid, repeat = (8, 1) if args.quick else (args.grid, args.repeat)
     bench_film(repeat)
     bench_iron(grid, repeat)
+    if args.dask:
+        bench_dask(args.workers, repeat, grid)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ sigma_film / sigma_bulk is compared with the closed-form Fuchs-Sondheimer integr
 (mesokinetics.reference.fuchs_sondheimer_ratio).
 
 The script ends by checking (lines starting with "check:"; AssertionError on failure) that
-every solver point matches the closed form within the measured angular error, and that
-fully specular walls (p = 1) give the bulk.
+every solver point matches the closed form within the measured angular error, that fully
+specular walls (p = 1) give the bulk, and that a solve with default arguments (tol = 1e-3)
+meets its tol and reports an honest error estimate (docs/accuracy.md).
 
 Run: python examples/fuchs_sondheimer.py [--out out]
 """
@@ -47,7 +48,9 @@ def main() -> None:
         ratios = []
         for kappa in kappas:
             film = mk.Film(kappa * ELL, p, cells=8, normal="z")
-            r = mk.solve_slab(model, disorder, film, 0.2, (1.0, 0.0, 0.0), polar=64, azimuth=4)
+            # fixed numerics, checked against the closed form below (tol=None: one solve)
+            r = mk.solve_slab(model, disorder, film, 0.2, (1.0, 0.0, 0.0), polar=64, azimuth=4,
+                              tol=None)
             ratios.append(r.conductance_ratio())
             exact = fuchs_sondheimer_ratio(kappa, p)
             if not abs(ratios[-1] / exact - 1) <= worst[0]:  # (NaN is kept as the worst)
@@ -77,8 +80,26 @@ def main() -> None:
     # S2). Measured |ratio - 1| = 2.2e-16 at d = 0.1 l (polar 64), rounding of the sheet
     # integral. Tolerance 1e-13 (the test suite's), far below any wall effect (p = 0: 0.21).
     film = mk.Film(0.1 * ELL, 1.0, cells=8, normal="z")
-    ratio = mk.solve_slab(model, disorder, film, 0.2, (1.0, 0.0, 0.0), polar=64, azimuth=4).conductance_ratio()
+    ratio = mk.solve_slab(model, disorder, film, 0.2, (1.0, 0.0, 0.0), polar=64, azimuth=4,
+                          tol=None).conductance_ratio()
     check("p = 1 film = bulk", abs(ratio - 1), 1e-13, f"d = 0.1 l, p = 1: ratio {ratio:.15f} vs 1")
+
+    # Default arguments: the solver checks polar, azimuth and cells at coarser levels and
+    # reports the estimated error. The thinnest diffuse film, d = 0.01 l: measured true
+    # error 1.1e-5 against an estimate of 1.1e-4 (docs/accuracy.md, "Error estimates").
+    # Checked: within tol of the closed form, and the true error below 3x the estimate.
+    film = mk.Film(0.01 * ELL, 0.0, normal="z")
+    r = mk.solve_slab(model, disorder, film, 0.2, (1.0, 0.0, 0.0))
+    ratio = r.conductance_ratio()
+    estimate = float(r.error_of(lambda x: x.conductance_ratio(), ratio))
+    exact = fuchs_sondheimer_ratio(0.01, 0.0)
+    print(f"default arguments, d = 0.01 l: ratio {ratio:.8f} +- {estimate:.1e} (closed form "
+          f"{exact:.8f}); converged {r.converged}, {r.convergence.numerics}, "
+          f"{r.convergence.solves} solves")
+    check("default solve within tol = 1e-3 of the closed form", abs(ratio / exact - 1), 1e-3,
+          f"d = 0.01 l, p = 0: {ratio:.8f} vs {exact:.8f}")
+    check("true error below 3x the estimate", abs(ratio - exact) / (3 * estimate), 1.0,
+          f"true {abs(ratio - exact):.2e}, estimate {estimate:.2e}")
     finish_checks()
 
 

@@ -13,6 +13,7 @@ import importlib
 
 from . import models, operators, reference, units
 from ._version import __version__
+from .convergence import Convergence, ConvergenceWarning
 from .disorder import PointDisorder
 from .numerics import Numerics
 from .response import (Contributions, PeriodicStripResponse, SectionResponse, SlabResponse,
@@ -40,6 +41,7 @@ _LAZY = {
 __all__ = [
     "kubo", "topology", "models", "reference", "operators", "units",
     "PointDisorder", "Numerics", "ShellSamplingError", "ValidityWarning",
+    "ConvergenceWarning", "Convergence",
     "Contributions", "Density",
     "solve_uniform", "UniformResponse", "scan_fermi_level", "FermiLevelScan",
     "solve_slab", "SlabResponse",

@@ -27,10 +27,11 @@ class UserError(Exception):
 def _user_errors():
     from .io.config import ConfigError
     from .io.results import ResultError
+    from .parallel import SchedulerError
     from .sweep import SweepError
     from .workflow import RunError
 
-    return (UserError, ConfigError, ResultError, SweepError, RunError)
+    return (UserError, ConfigError, ResultError, SchedulerError, SweepError, RunError)
 
 
 def _overrides(pairs) -> dict:
@@ -138,12 +139,27 @@ class _StepBar:
 
 
 def cmd_run(args) -> int:
+    from .parallel import check_scheduler, connected
+
+    t0 = time.perf_counter()
+    if args.scheduler is not None:  # a malformed address fails before anything is written
+        check_scheduler(args.scheduler, what="--scheduler")
+    # connected before the output folder is made: an unreachable scheduler leaves nothing
+    try:
+        with connected(args.scheduler, what="--scheduler"):
+            return _run_command(args, t0)
+    except KeyboardInterrupt as exc:  # while connecting (a solve reports its own)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return _interrupted(exc)
+
+
+def _run_command(args, t0: float) -> int:
+    """``mesokinetics run`` inside the connection to its --scheduler (if any)."""
     from .io.atomic import FolderLock, LockError, terminate_on_sigterm
     from .io.config import load_config
     from .io.results import check_output_folder
     from .workflow import output_folder, run
 
-    t0 = time.perf_counter()
     config = load_config(args.preset, _overrides(args.set))
     out = output_folder(config, args.out, "results")
     try:
@@ -165,7 +181,8 @@ def cmd_run(args) -> int:
     try:
         with terminate_on_sigterm():
             try:
-                result = run(config, progress=bars[0], observables_progress=bars[1])
+                result = run(config, progress=bars[0], observables_progress=bars[1],
+                             scheduler=args.scheduler)
             finally:
                 for bar in bars:
                     bar.close()
@@ -190,7 +207,7 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     from .io.config import load_config
-    from .sweep import check_scheduler, run_sweep, sweep_status
+    from .sweep import check_scheduler, run_sweep, sweep_status  # SweepError wording
     from .workflow import output_folder
 
     config = load_config(args.preset, _overrides(args.set))
@@ -352,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-vtk", action="store_true", help="do not write result.vtu")
     p.add_argument("--no-plots", action="store_true", help="do not write PNG figures")
     p.add_argument("--pdf", action="store_true", help="also write the figures as PDF")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the Fermi-sea chunks of the observables on a Dask distributed "
+                        "cluster, e.g. tcp://127.0.0.1:8786 (the same numbers as serially; "
+                        "needs pip install 'mesokinetics[dask]')")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_run)
 

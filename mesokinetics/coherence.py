@@ -31,6 +31,9 @@ def intrinsic_density(
     ``bands`` and ``weight`` are a Fermi-sea quadrature (T = 0 occupations f = [e < mu]),
     ``op_eig`` the operator in the eigenbasis (P, N, N). Returns (d,) densities
     (operator unit per nm^d per V/nm).
+
+    This is the literal formula, one operator at a time; the solvers evaluate several
+    operators at once with :func:`intrinsic_densities` (the same numbers to rounding).
     """
     if len(bands) == 0:
         return np.zeros(bands.model.dim)
@@ -40,6 +43,61 @@ def intrinsic_density(
     v = bands.velocity_eig  # (P, d, N, N)
     vo = np.imag(v * np.swapaxes(op_eig, -1, -2)[:, None])  # Im(v_ab o_ba)
     return np.einsum("pab,piab->i", factor, vo)
+
+
+#: bytes of weighted velocities per block of :func:`intrinsic_densities` (d N^2 complex
+#: numbers per k point): a block small enough to stay in the cache while every operator
+#: is read against it, and the extra memory is bounded whatever the chunk. Measured on
+#: bcc Fe (N = 18, 4096 points, 4 operators): 1 MiB (64 points) 15.6 us per point, 2 MiB
+#: 19 us, 8 MiB 23-26 us; for 2-band models a 1 MiB block holds 5000 points, so the loop
+#: over blocks costs nothing.
+INTRINSIC_BLOCK_BYTES = 1 << 20
+
+
+def intrinsic_densities(
+    bands: Bands, weight: np.ndarray, mu: float, ops_eig
+) -> np.ndarray:
+    """:func:`intrinsic_density` of several operators at once: (n_ops, d) densities
+    (operator unit per nm^d per V/nm), the same numbers to rounding.
+
+    ``bands`` and ``weight`` are a Fermi-sea quadrature (T = 0 occupations f = [e < mu]),
+    ``ops_eig`` the operators in the eigenbasis: a sequence of (P, N, N) arrays (e.g.
+    :func:`~mesokinetics.operators.in_eigenbasis_many`) or one (n_ops, P, N, N) array.
+
+    The occupations, the 1/Delta^2 factors and the velocities weighted by them are built
+    once for all operators (the per-operator function rebuilds them for each), after
+    which each operator costs one real dot product over its entries: with
+    F_ab = -e w (f_a - f_b) / Delta_ab^2 and W^i_ab = v^i_ba, renaming a <-> b (F is
+    antisymmetric) gives sum_ab F_ab Im(v^i_ab o_ba) = -sum_ab F_ab Im(W^i_ab o_ab), and
+    Im(W o) = Re(X) Re(o) + Im(X) Im(o) with X = i conj(W): the density is the real dot
+    product of Y^i = -i F conj(W^i) and o, both read as (real, imaginary) pairs. No
+    Hermiticity is assumed. bcc Fe, 4 operators: 16-19 against 56-61 us per k point.
+    """
+    n_ops = len(ops_eig)
+    d = bands.model.dim
+    out = np.zeros((n_ops, d))
+    if len(bands) == 0 or n_ops == 0:
+        return out
+    n = bands.eigenvalues.shape[-1]
+    occ = (bands.eigenvalues < mu).astype(float)
+    inv2 = bands.inverse_gaps(2)  # (P, N, N); raises on degenerate bands, as above
+    v = bands.velocity_eig  # (P, d, N, N)
+    block = max(1, INTRINSIC_BLOCK_BYTES // (16 * d * n * n))
+    for s in range(0, len(bands), block):
+        p = slice(s, s + block)
+        f = occ[p]
+        # -i F = i e w (f_a - f_b) / Delta^2 (broadcast over the d axes below)
+        minus_i_f = ((1j * ELECTRON_CHARGE * weight[p, None, None])
+                     * (f[:, :, None] - f[:, None, :]) * inv2[p])
+        # Y^i = -i F conj(W^i), W^i = (v^i)^T: (d, B, N, N), read as (d, 2 B N^2) floats
+        w_t = np.swapaxes(v[p], -1, -2).transpose(1, 0, 2, 3)
+        y = np.empty(w_t.shape, complex)  # C order, so that the reshape below is a view
+        np.multiply(minus_i_f, np.conj(w_t), out=y)
+        y = y.reshape(d, -1).view(float)
+        for j, o in enumerate(ops_eig):
+            # (Re o, Im o) pairs, the layout of y
+            out[j] += y @ np.ascontiguousarray(o[p], dtype=complex).reshape(-1).view(float)
+    return out
 
 
 def _band_offdiagonal(shell_mask: np.ndarray, bands: Bands) -> np.ndarray:

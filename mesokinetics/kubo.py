@@ -116,12 +116,14 @@ like mu tau (measured counts and convergence in docs/kubo.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+import functools
+from dataclasses import dataclass, field as dc_field, replace
 from typing import Any
 
 import numpy as np
 
 from .bands import Bands
+from .convergence import CONDUCTIVITY_SCALE, Axis, Estimated, check_budget, check_tol, converge
 from .disorder import PointDisorder, matrix_dos
 from .models.base import Model
 from .operators import as_operator, charge_current
@@ -489,19 +491,28 @@ class KuboDensity:
     fermi_sea: Any
     vertex: Any
     unit: str = ""
+    #: estimated absolute error of ``total`` (same shape), from the coarser k grids the
+    #: solve was checked on (``tol``, mesokinetics.convergence); None for ``tol=None``
+    error: Any = None
 
     @property
     def total(self):
         return self.fermi_surface + self.fermi_sea
 
+    def with_error(self, error) -> "KuboDensity":
+        """The same density with the error estimate ``error`` of its total."""
+        return KuboDensity(self.fermi_surface, self.fermi_sea, self.vertex, self.unit, error)
+
     def as_dict(self) -> dict:
         return {"fermi_surface": self.fermi_surface, "fermi_sea": self.fermi_sea,
-                "vertex": self.vertex, "total": self.total, "unit": self.unit}
+                "vertex": self.vertex, "total": self.total, "unit": self.unit,
+                **({} if self.error is None else {"error": self.error})}
 
 
 @dataclass
-class KuboResponse:
-    """Result of :func:`solve_uniform_kubo`; densities are linear in the field.
+class KuboResponse(Estimated):
+    """Result of :func:`solve_uniform_kubo`; densities are linear in the field. With a
+    ``tol``, every density has ``.error`` and ``convergence`` says how tol was met.
 
     Attributes
     ----------
@@ -558,6 +569,10 @@ class KuboResponse:
 
     def response(self, op) -> KuboDensity:
         """Contributions per unit field along each axis: (d,) arrays (unit per V/nm)."""
+        return self._estimated(self._response(op), lambda r: r._response(op))
+
+    def _response(self, op) -> KuboDensity:
+        """:meth:`response` without the error estimate."""
         op = as_operator(op, self.model)
         c = self._nodes()
         k, w = self.grid.k, self.grid.weight
@@ -614,7 +629,10 @@ class KuboResponse:
 
     def density(self, op) -> KuboDensity:
         """Contributions at the given field (floats), unit (operator unit) nm^-d."""
-        r = self.response(op)
+        return self._estimated(self._density(op), lambda r: r._density(op))
+
+    def _density(self, op) -> KuboDensity:
+        r = self._response(op)
         f = self.field
         return KuboDensity(float(np.dot(r.fermi_surface, f)), float(np.dot(r.fermi_sea, f)),
                            float(np.dot(r.vertex, f)), r.unit.replace(" per V/nm", ""))
@@ -625,15 +643,23 @@ class KuboResponse:
         unit : 'e2/h', 'internal' (e^2/hbar nm^(2-d)) or 'SI' (S m^(2-d)).
         """
         d = self.model.dim
-        rows = [self.response(charge_current(self.model, i)) for i in range(d)]
-        parts = [np.array([getattr(r, p) for r in rows]) for p in ("fermi_surface", "fermi_sea", "vertex")]
-        if unit == "internal":
-            return KuboDensity(*parts, unit=f"e^2/hbar nm^{2 - d}")
-        if unit == "e2/h":
-            return KuboDensity(*(p / E2_OVER_H for p in parts), unit=f"e^2/h nm^{2 - d}")
-        if unit == "SI":
-            return KuboDensity(*(conductivity_to_si(p, d) for p in parts), unit=conductivity_si_unit(d))
-        raise ValueError(f"unit must be 'e2/h', 'internal' or 'SI', got {unit!r}")
+        if unit not in ("internal", "e2/h", "SI"):
+            raise ValueError(f"unit must be 'e2/h', 'internal' or 'SI', got {unit!r}")
+        tensor = self._estimated(self._conductivity(), lambda r: r._conductivity())
+        scale = {"internal": lambda p: p, "e2/h": lambda p: p / E2_OVER_H,
+                 "SI": lambda p: conductivity_to_si(p, d)}[unit]
+        name = {"internal": f"e^2/hbar nm^{2 - d}", "e2/h": f"e^2/h nm^{2 - d}",
+                "SI": conductivity_si_unit(d)}[unit]
+        err = None if tensor.error is None else np.abs(scale(tensor.error))
+        return KuboDensity(scale(tensor.fermi_surface), scale(tensor.fermi_sea),
+                           scale(tensor.vertex), name, err)
+
+    def _conductivity(self) -> KuboDensity:
+        """The conductivity tensor in internal units (e^2/hbar nm^(2-d)), no estimate."""
+        rows = [self._response(charge_current(self.model, i)) for i in range(self.model.dim)]
+        parts = [np.array([getattr(r, p) for r in rows])
+                 for p in ("fermi_surface", "fermi_sea", "vertex")]
+        return KuboDensity(*parts, unit=f"e^2/hbar nm^{2 - self.model.dim}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -685,6 +711,9 @@ def solve_uniform_kubo(
     *,
     vertex_corrections: bool = True,
     self_energy: str = "scba",
+    tol: float | None = 1e-3,
+    observables=None,
+    budget: float | None = None,
     **numerics,
 ) -> KuboResponse:
     """T = 0 Kubo-Bastin response of a uniform 2D system with point disorder.
@@ -700,17 +729,25 @@ def solve_uniform_kubo(
     vertex_corrections : True for the ladder vertex (paper Eq. 6), False for CBA
     self_energy : "scba" (self-consistent, anti-Hermitian part) or "born" (Sigma =
         -i (gamma/2) D(mu) with the clean matrix DOS, the kinetic engine's rates)
-    **numerics : see :class:`KuboNumerics` (angles, order, ratio, far, ...)
+    tol, observables, budget : requested relative accuracy of the conductivity (and of
+        the ``observables`` operators), as in :func:`mesokinetics.solve_uniform`: the k
+        grid is checked at 3/4 and 1/2 of ``angles`` and ``order`` (continuum) or of
+        ``bz_cells`` and ``bz_order`` (lattice) and refined until the estimate meets tol;
+        ``tol=None`` solves once without estimate
+    **numerics : see :class:`KuboNumerics` (angles, order, ratio, far, ...); the ones
+        given are used as they are (checked, never refined)
 
     Returns a :class:`KuboResponse`; ``density(op)`` gives fermi_surface, fermi_sea,
     vertex and total (operator unit nm^-2).
     """
     mu, field, _ = validate_inputs(model, disorder, mu, field, 0.0)
+    tol, budget = check_tol(tol), check_budget(budget)
     if not isinstance(vertex_corrections, (bool, np.bool_)):
         raise ValueError(f"vertex_corrections must be True or False, got {vertex_corrections!r}")
     if self_energy not in ("scba", "born"):
         raise ValueError(f"self_energy must be 'scba' or 'born', got {self_energy!r}")
     num = KuboNumerics.from_kwargs(numerics)
+    given = set(numerics)
     if model.dim != 2:
         raise ValueError(f"the Kubo solver supports 2D models only, got a {model.dim}D model")
     lattice = sampler_of(model) is not None
@@ -720,6 +757,25 @@ def solve_uniform_kubo(
             "lattice models (with lattice_vectors) on the Brillouin zone; this model has a "
             "custom sampler but no lattice"
         )
+    solve = functools.partial(_solve_kubo, model, disorder, mu, field, vertex_corrections,
+                              self_energy, lattice)
+    if tol is None:
+        return solve(num)
+    ops = [as_operator(op, model) for op in (observables or [])]
+    names = (("bz_cells", 2), ("bz_order", 1)) if lattice else (("angles", 4), ("order", 2))
+    axes = [Axis(name, int(getattr(num, name)), low, fixed=name in given) for name, low in names]
+
+    def probes(result: KuboResponse) -> list:
+        return ([(result._conductivity().total, CONDUCTIVITY_SCALE)]
+                + [result._response(op).total for op in ops])
+
+    return converge(lambda s: solve(replace(num, **s)), probes, axes, tol=tol, budget=budget)
+
+
+def _solve_kubo(model: Model, disorder: PointDisorder, mu: float, field: np.ndarray,
+                vertex_corrections: bool, self_energy: str, lattice: bool,
+                num: KuboNumerics) -> KuboResponse:
+    """One Kubo solve at the numerics ``num`` (inputs validated by the caller)."""
     gamma = float(disorder.gamma)
     n = model.size
     shell = sample_shell(model, mu, Numerics(angles=max(num.angles, 16), scan_points=num.scan_points))

@@ -7,9 +7,10 @@
 The grid is the Cartesian product of the varied keys (the last one varies fastest).
 Each point is solved by :func:`mesokinetics.run` in a worker of a
 ``concurrent.futures``-style executor: a local process pool by default, a Dask
-distributed cluster through ``distributed.Client(address).get_executor()``, or any
-executor passed in. Workers return the results; the calling process writes them, so the
-workers need no shared file system.
+distributed cluster through ``distributed.Client(address).get_executor()`` (connected by
+:func:`mesokinetics.parallel.connect`, the same helper as a single solve's
+``scheduler``), or any executor passed in. Workers return the results; the calling
+process writes them, so the workers need no shared file system.
 
 Output folder::
 
@@ -46,7 +47,6 @@ import io as _io
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import sys
@@ -57,11 +57,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import parallel as _parallel
 from .io.atomic import (FolderLock, LockError, clean_temporaries, pid_alive,
                         process_start_time, temporary_dir, terminate_on_sigterm)
 from .io.config import Config, ConfigError, _parse_value, key_unit, load_config
 from .io.results import (Result, ResultError, atomic_write, folder_state, load_result,
                          verify_result)
+from .parallel import SerialExecutor  # re-exported: it lived here before
 
 __all__ = ["Vary", "SweepError", "SweepReport", "SerialExecutor", "plan", "run_sweep",
            "read_table", "sweep_status"]
@@ -168,20 +170,6 @@ def plan(config: Config, varies: Sequence[Vary]) -> list[Point]:
             shown = ", ".join(f"{k}={v}" for k, v in values.items())
             raise ConfigError(f"sweep point {i} ({shown}): {exc}") from None
     return points
-
-
-class SerialExecutor(cf.Executor):
-    """A ``concurrent.futures`` executor that runs each call at submission, in this process."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        future: cf.Future = cf.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - delivered through the future
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            future.set_exception(exc)
-        return future
 
 
 def _ignore_sigint():  # process-pool initializer: Ctrl-C is handled by the parent
@@ -423,17 +411,13 @@ def sweep_status(folder) -> dict:
     return {"manifest": manifest, "finished": done, "damaged": damaged, "lock": owner}
 
 
-_SCHEDULER = re.compile(r"(?:tcp|tls|inproc|ws|wss|ucx)://[^\s/:]+(?::[0-9]{1,5})?(?:/\S*)?"
-                        r"|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}")
-
-
 def check_scheduler(address: str) -> str:
-    """A Dask scheduler address ('tcp://host:8786', 'host:8786', ...), else SweepError."""
-    text = str(address).strip()
-    if not _SCHEDULER.fullmatch(text):
-        raise SweepError(f"--scheduler {address!r}: not a scheduler address (expected "
-                         "PROTOCOL://HOST:PORT or HOST:PORT, e.g. tcp://127.0.0.1:8786)")
-    return text
+    """A Dask scheduler address ('tcp://host:8786', 'host:8786', ...), else SweepError:
+    :func:`mesokinetics.parallel.check_scheduler` in the command line's wording."""
+    try:
+        return _parallel.check_scheduler(address, what="--scheduler")
+    except _parallel.SchedulerError as exc:
+        raise SweepError(str(exc)) from None
 
 
 def _check_folder(folder: Path, manifest: dict, overwrite: bool) -> bool:
@@ -546,15 +530,9 @@ def _run_locked(config, varies, points, folder, t0, *, workers, scheduler, execu
         if executor is None:
             if scheduler:
                 try:
-                    from distributed import Client
-                except ImportError:
-                    raise SweepError("--scheduler needs the 'distributed' package: "
-                                     "pip install 'mesokinetics[dask]'") from None
-                try:
-                    client = Client(scheduler, timeout="10s")
-                except (OSError, TimeoutError, ValueError, TypeError) as exc:
-                    raise SweepError(f"--scheduler {scheduler}: cannot reach the Dask scheduler: "
-                                     f"{' '.join(str(exc).split())[:200]}") from None
+                    client = _parallel.connect(scheduler, what="--scheduler")
+                except _parallel.SchedulerError as exc:
+                    raise SweepError(str(exc)) from None
                 executor = client.get_executor(pure=False)
             elif workers == 1 or len(todo) <= 1:
                 executor = SerialExecutor()

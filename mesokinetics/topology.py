@@ -1,7 +1,8 @@
 """Topology and the Berry-curvature (intrinsic) response of lattice models: Chern numbers,
 Berry phases of Fermi loops, and the Fermi-sea intrinsic term evaluated chunk by chunk
 (docs/theory.md §5, §8). Independent of the transport solvers, which use the same
-intrinsic term through :mod:`mesokinetics.coherence`.
+intrinsic term through :mod:`mesokinetics.coherence`; both evaluate a chunk of the sea by
+the same task, :func:`mesokinetics.response.uniform.fermi_sea_chunk`.
 """
 
 from __future__ import annotations
@@ -9,42 +10,48 @@ from __future__ import annotations
 import numpy as np
 
 from .bands import Bands
-from .coherence import intrinsic_density
 from .models.base import Model
 from .numerics import Numerics
-from .operators import as_operator, in_eigenbasis_many
+from .operators import as_operator
+from .parallel import map_chunks, validate_scheduler
+from .response.uniform import fermi_sea_chunk, portable_operators
 from .sampling import BrillouinZone, Sea, sampler_of
 from .sampling.brillouin import FermiLoop, bz_options, fractional_grid, lattice_geometry
 
 
 def intrinsic_response(model: Model, mu: float, operators, numerics: Numerics | None = None,
-                       sea: Sea | None = None, progress=None) -> np.ndarray:
+                       sea: Sea | None = None, progress=None, *, scheduler=None) -> np.ndarray:
     """Intrinsic (Fermi-sea, Berry-connection) term of each operator per unit field,
     evaluated in chunks of ``bz_chunk`` k points: memory O(bz_chunk N^2 d) whatever the grid.
     Each chunk is diagonalized once for all operators, which are rotated to the eigenbasis
-    together (:func:`~mesokinetics.operators.in_eigenbasis_many`).
+    and traced together (:func:`~mesokinetics.response.uniform.fermi_sea_chunk`, the task
+    of ``solve_uniform``'s Fermi sea).
 
     operators : one operator or a list (see :func:`mesokinetics.operators.as_operator`)
     progress : optional callback progress(done, total) over the chunks
+    scheduler : where the chunks run (:mod:`mesokinetics.parallel`): None (serial, in this
+        process), a Dask scheduler address ('tcp://host:8786'), a ``distributed.Client``
+        or a ``concurrent.futures.Executor``; the chunks are summed in their order, so the
+        result equals the serial one
     Returns (n_operators, d): operator unit nm^-d per V/nm, the same numbers as
     ``solve_uniform(...).response(op).intrinsic`` at T = 0.
     """
     numerics = numerics or Numerics()
     if not np.isfinite(mu):
         raise ValueError(f"mu must be a finite energy in eV, got {mu!r}")
+    scheduler = validate_scheduler(scheduler)
     single = not isinstance(operators, (list, tuple))
     ops = [as_operator(o, model) for o in ([operators] if single else operators)]
     sampler = sampler_of(model) or BrillouinZone()
     sea = sea if sea is not None else sampler.sea(model, mu, numerics)
     chunk = bz_options(numerics, model.dim)["chunk"]
+    chunks = [(mu, sea.k[s:s + chunk], sea.weight[s:s + chunk])
+              for s in range(0, len(sea.weight), chunk)]
+    parts = map_chunks(fermi_sea_chunk, chunks, shared=(model, portable_operators(ops, model)),
+                       scheduler=scheduler, progress=progress)
     out = np.zeros((len(ops), model.dim))
-    starts = range(0, len(sea.weight), chunk)
-    for n, s in enumerate(starts):
-        bands = Bands(model, sea.k[s:s + chunk])
-        for i, op_eig in enumerate(in_eigenbasis_many(ops, bands)):
-            out[i] += intrinsic_density(bands, sea.weight[s:s + chunk], mu, op_eig)
-        if progress is not None:
-            progress(n + 1, len(starts))
+    for part in parts:  # in the order of the chunks: the serial sum
+        out += part
     return out[0] if single else out
 
 

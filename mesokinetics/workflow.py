@@ -26,6 +26,7 @@ import numpy as np
 from . import operators as ops
 from .disorder import PointDisorder
 from .samples import Fuchs, PeriodicStrip, Rectangle, Slab, Soffer, disk
+from .samples.slab import DEFAULT_CELLS
 from .io.config import DEFAULT_SECTION_CELLS, Config, ConfigError, load_config
 from .io.results import PARTS, Result
 from .models import (Haldane, MassiveDirac, OrbitalTexture, ParabolicBand, QiWuZhang,
@@ -34,6 +35,7 @@ from .response import (mean_free_path, node_at_mu, solve_cross_section, solve_pe
                        solve_slab, solve_uniform)
 from .numerics import Numerics
 from .models.base import safe_unit
+from .parallel import connected
 from .preflight import check_resources
 from .units import E2_OVER_H
 
@@ -66,7 +68,7 @@ class Built:
     field: np.ndarray
     temperature: float
     numerics: dict
-    energy_points: int
+    energy_points: int | None
     section: Any = None
 
 
@@ -121,7 +123,7 @@ def _mesh_cells(geo: dict, numerics: dict) -> int | None:
     if kind == "uniform":
         return None
     if kind in ("strip", "film"):
-        return numerics["cells"]
+        return numerics.get("cells") or DEFAULT_CELLS
     if kind == "wire" and geo.get("section") == "circle":
         # equilateral triangles of side h fill the disk: pi R^2 / (sqrt(3)/4 h^2)
         return int(7.26 * (geo["radius"] / _circle_cell_size(geo, numerics)) ** 2) + 1
@@ -199,10 +201,10 @@ def build(config: Config | dict | str) -> Built:
         else:
             both = {"specularity": geo["specularity"]}
         walls = (_wall(geo.get("bottom", both)), _wall(geo.get("top", both)))
-        slab = Slab(geo["width"], walls, cells=c["numerics"]["cells"],
+        slab = Slab(geo["width"], walls, cells=c["numerics"].get("cells"),
                     wall_cell=c["numerics"].get("wall_cell"), normal=geo["normal"])
     return Built(config, model, disorder, slab, mu, np.array(c["conditions"]["field"], float),
-                 c["conditions"]["temperature"], numerics, c["numerics"]["energy_points"],
+                 c["conditions"]["temperature"], numerics, c["numerics"].get("energy_points"),
                  section)
 
 
@@ -255,7 +257,8 @@ def _torque(pauli: np.ndarray, model) -> np.ndarray:
 
 def run(config: Config | dict | str, progress: Callable[[int, int], None] | None = None,
         keep_response: bool = True,
-        observables_progress: Callable[[int, int], None] | None = None) -> Result:
+        observables_progress: Callable[[int, int], None] | None = None, *,
+        scheduler=None) -> Result:
     """Solve a configuration and evaluate its observables.
 
     config : a :class:`~mesokinetics.io.config.Config`, a preset name, a TOML path or a
@@ -264,14 +267,29 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     keep_response : keep the solver's result object as ``result.response`` (not saved)
     observables_progress : optional callback progress(done, total) over the Fermi-sea
         chunks (and shells) of the observables step, the longest step of lattice models
+    scheduler : where the Fermi-sea chunks of the observables run
+        (:mod:`mesokinetics.parallel`): None (serial, in this process), a Dask scheduler
+        address ('tcp://host:8786', connected once for the whole run and closed after it),
+        a ``distributed.Client`` or a ``concurrent.futures.Executor``. The numbers equal
+        the serial run's (``mesokinetics run --scheduler ADDRESS``).
 
     Returns a :class:`~mesokinetics.io.results.Result`; raises
     :class:`~mesokinetics.io.config.ConfigError` or :class:`RunError` (one line) for
-    problems of the input.
+    problems of the input, :class:`~mesokinetics.parallel.SchedulerError` (one line) for
+    a scheduler that cannot be used.
     """
+    t0 = time.perf_counter()
+    # an address: one client for all the passes of the run (the solvers and the kept
+    # response hold the address, and reuse this client while it is open)
+    with connected(scheduler):
+        return _run(config, t0, progress, keep_response, observables_progress, scheduler)
+
+
+def _run(config, t0: float, progress, keep_response: bool, observables_progress,
+         scheduler) -> Result:
+    """The body of :func:`run`, inside its scheduler's connection."""
     from ._version import __version__
 
-    t0 = time.perf_counter()
     if not isinstance(config, Config):
         config = load_config(config)
     built = build(config)
@@ -280,8 +298,10 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            accuracy = {"tol": config.data["numerics"].get("tol", 1e-3),
+                        "budget": config.data["numerics"].get("budget")}
             common = dict(temperature=built.temperature, energy_points=built.energy_points,
-                          progress=progress, **built.numerics)
+                          progress=progress, scheduler=scheduler, **accuracy, **built.numerics)
             if isinstance(built.section, PeriodicStrip):
                 response = solve_periodic_strip(built.model, built.disorder, built.section,
                                                 built.mu, built.field, **common)
@@ -292,12 +312,12 @@ def run(config: Config | dict | str, progress: Callable[[int, int], None] | None
                 response = solve_uniform(built.model, built.disorder, built.mu, built.field,
                                          temperature=built.temperature,
                                          energy_points=built.energy_points, progress=progress,
-                                         **built.numerics)
+                                         scheduler=scheduler, **accuracy, **built.numerics)
             else:
                 response = solve_slab(built.model, built.disorder, built.slab, built.mu,
                                       built.field, temperature=built.temperature,
                                       energy_points=built.energy_points, progress=progress,
-                                      **built.numerics)
+                                      scheduler=scheduler, **accuracy, **built.numerics)
         except (ValueError, NotImplementedError) as exc:  # physics preconditions (Fermi
             # surface, sampling) and combinations the solvers do not implement
             raise RunError(f"{name}: {exc}") from None
@@ -540,9 +560,23 @@ def _collect_checked(built: Built, response, progress=None) -> tuple[dict, dict]
         "quantities": quantities, "array_units": units,
         "summary": summary, "summary_units": summary_units,
         "units": dict(bulk.metadata.get("units", {})),
+        "convergence": _convergence_info(response),
     }
     _check_finite(built, arrays, summary)
     return arrays, info
+
+
+def _convergence_info(response) -> dict | None:
+    """How the solve met its tol (mesokinetics.Convergence.as_dict), with the estimated
+    error of the conductance ratio of finite samples; None for tol = None solves."""
+    conv = getattr(response, "convergence", None)
+    if conv is None:
+        return None
+    out = conv.as_dict()
+    if hasattr(response, "conductance_ratio"):
+        out["conductance_ratio_error"] = float(
+            response.error_of(lambda r: r.conductance_ratio()))
+    return out
 
 
 #: the arrays of a section mesh in a result (see :func:`_mesh_arrays`)

@@ -26,7 +26,7 @@ EXAMPLES = ROOT / "examples"
 #: example -> (files it writes into --out, number of "check:" lines before the summary)
 EXPECTED = {
     "sot_cancellation": (["sot_cancellation.png"], 4),
-    "fuchs_sondheimer": (["fuchs_sondheimer.png"], 2),
+    "fuchs_sondheimer": (["fuchs_sondheimer.png"], 4),
     "rashba_strip_edge": (["rashba_strip_edge.png"], 7),
     "rashba_ferromagnet_strip": (["rashba_ferromagnet_strip.png"], 11),
     "rashba_wire_map": (["rashba_wire_map.png"], 5),

@@ -134,10 +134,12 @@ def test_degenerate_bands_with_spin_do_not_warn():
     assert np.any(np.bincount(band_groups(model)) > 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        mk.solve_uniform(model, DIS, 0.5, (1.0, 0.0), angles=8)
-        film = mk.solve_slab(model, DIS, mk.Strip(50.0, 0.0, cells=8), 0.5, (1.0, 0.0), angles=8)
+        # tol=None: angles = 8 is the point, and its tol check would warn (ConvergenceWarning)
+        mk.solve_uniform(model, DIS, 0.5, (1.0, 0.0), angles=8, tol=None)
+        film = mk.solve_slab(model, DIS, mk.Strip(50.0, 0.0, cells=8), 0.5, (1.0, 0.0), angles=8,
+                             tol=None)
         cell = mk.solve_periodic_strip(model, DIS, mk.PeriodicStrip(10.0, 50.0, 0.0, cells=(2, 8)),
-                                       0.5, (1.0, 0.0), angles=8)
+                                       0.5, (1.0, 0.0), angles=8, tol=None)
     assert film.validity == [] and cell.validity == []
 
 
@@ -161,23 +163,35 @@ def _cli_error(capsys, args) -> str:
 def test_unsupported_combination_is_both_a_value_and_a_not_implemented_error():
     from mesokinetics.boltzmann.walls import UnsupportedCombination
 
-    model = RashbaFerromagnet(mass=1.0, alpha=0.1, beta=0.05)
-    disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
-    with pytest.raises(UnsupportedCombination, match="mirror symmetric") as info:
-        mk.solve_slab(model, disorder, mk.Strip(40.0, 0.5, cells=8), 0.2, (1.0, 0.0), angles=16)
+    # in-plane m along the wall, mu in the Mexican hat: the lower band's shell is an annulus
+    # without the wall mirror, so k_t labels no unique specular partner (Rashba +
+    # Dresselhaus, as here before, now works: tests/test_specular_asymmetric.py)
+    model = RashbaFerromagnet(mass=1.0, alpha=0.1, exchange=0.01, magnetization=(1, 0, 0))
+    disorder = mk.PointDisorder.from_mean_free_path(model, -0.03, 20.0)
+    with pytest.raises(UnsupportedCombination, match="mirror symmetric.*annulus") as info:
+        mk.solve_slab(model, disorder, mk.Strip(40.0, 0.5, cells=8), -0.03, (1.0, 0.0),
+                      angles=16, tol=None)
     assert isinstance(info.value, ValueError) and isinstance(info.value, NotImplementedError)
 
 
+ANNULUS = ["model.exchange=0.01", "model.magnetization=[1, 0, 0]", "conditions.mu=-0.03"]
+
+
 @pytest.mark.parametrize("sets", [
-    ["model.beta=0.05", "geometry.specularity=0.5"],
-    ["model.beta=0.05", "geometry.roughness=0.1"],
-    ["model.exchange=0.05", "model.magnetization=[1, 0, 0]", "geometry.specularity=1"],
+    ANNULUS + ["geometry.specularity=0.5"],
+    ANNULUS + ["geometry.roughness=0.1"],
+    ANNULUS + ["geometry.specularity=1"],
 ])
-def test_specular_walls_of_an_asymmetric_shell_exit_2(tmp_path, capsys, sets):
+def test_specular_walls_of_an_asymmetric_annulus_exit_2(tmp_path, capsys, sets):
+    """Specular walls of a shell without the wall mirror need each band's contour to have
+    two grazing points (then the strip rule pairs the momentum along the wall, and Rashba +
+    Dresselhaus or m along the wall run: tests/test_specular_asymmetric.py). An annulus
+    (m along the wall, mu in the Mexican hat) has four: refused, one line, exit 2."""
     args = ["run", "rashba_strip", "--out", str(tmp_path / "o"), "-q"]
     for s in sets + [f"{k}={v}" for k, v in STRIP.items()]:
         args += ["--set", s]
-    assert "mirror symmetric" in _cli_error(capsys, args)
+    err = _cli_error(capsys, args)
+    assert "mirror symmetric" in err and "annulus" in err
 
 
 def test_vanishing_mean_free_path_is_a_run_error():

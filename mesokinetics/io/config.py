@@ -290,13 +290,24 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "azimuth": Key("int", "", OPTIONAL, low=4, high=10000,
                        doc="azimuth nodes of the 3D rule (default: the solver's, 32)"),
         "scan_points": Key("int", "", 256, low=2, high=100000, doc="radial points bracketing shell crossings"),
-        "radial_order": Key("int", "", 16, low=2, high=1000, doc="Gauss-Legendre nodes per radial panel (Fermi sea)"),
+        "radial_order": Key("int", "", OPTIONAL, low=2, high=1000,
+                            doc="Gauss-Legendre nodes per radial panel (Fermi sea; default: the "
+                                "solver's, 16)"),
         "radial_panels": Key("int", "", 4, low=2, high=1000, doc="radial panels per interval (Fermi sea)"),
         "grazing_panels": Key("int", "", OPTIONAL, low=1, high=100,
                               doc="graded angular panels towards grazing incidence (default 6 "
                                   "for strips, films and periodic strips; 1 for wires)"),
-        "energy_points": Key("int", "", 24, low=2, high=1000, doc="Gauss-Legendre nodes of the thermal window (T > 0)"),
-        "cells": Key("int", "", 200, low=2, high=100000, doc="cells across the strip or film"),
+        "energy_points": Key("int", "", OPTIONAL, low=2, high=1000,
+                             doc="Gauss-Legendre nodes of the thermal window (T > 0; default: "
+                                 "the solver's, 24)"),
+        "cells": Key("int", "", OPTIONAL, low=2, high=100000,
+                     doc="cells across the strip or film (default 200)"),
+        "tol": Key("float", "", 1e-3, low=1e-12, high=0.1,
+                   doc="requested relative accuracy: every numerical axis not set here is "
+                       "checked at coarser resolutions and refined until the estimated error "
+                       "meets it (docs/accuracy.md)"),
+        "budget": Key("float", "s", OPTIONAL, low=0, open_low=True,
+                      doc="wall time allowed for the refinement (default: no limit)"),
         "wall_cell": Key("float", "nm", OPTIONAL, low=0, open_low=True,
                          doc="size of the first cell at each wall (strip, film: default mean free "
                              "path / 100; rectangular wire section: default uniform cells)"),

@@ -523,6 +523,13 @@ def summary_text(result: Result) -> str:
     for k in scalars:
         unit = units.get(k, "")
         lines.append(f"{k} = {s[k]:.6g} {'' if unit == '1' else unit}".rstrip())
+    conv = info.get("convergence")
+    if isinstance(conv, dict) and "converged" in conv:
+        used = ", ".join(f"{k} {v}" for k, v in dict(conv.get("numerics", {})).items())
+        state = "converged" if conv["converged"] else "NOT converged"
+        lines.append(f"accuracy: {state} to tol {conv.get('tol', float('nan')):g} (estimated "
+                     f"relative error {conv.get('error', float('nan')):.2g}; {used}; "
+                     f"{conv.get('solves', 1)} solves)")
     t = info.get("timings", {})
     if t:
         lines.append("timings: " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in t.items()))

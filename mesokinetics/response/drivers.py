@@ -13,20 +13,26 @@ Units: energies in eV, fields in V/nm, temperatures in K, lengths in nm.
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import fields, replace
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ..boltzmann.section import SectionProblem, SectionSolver
 from ..boltzmann.slab import METHODS, solve_slab_shell
 from ..boltzmann.uniform import mean_free_path, solve_shell
+from ..convergence import (CONDUCTIVITY_SCALE, Axis, AxisLevels, Convergence, check_budget,
+                           check_tol, converge)
 from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics, resolve_numerics
+from ..parallel import validate_scheduler
+from ..operators import as_operator
 from ..quadrature import thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..preflight import check_resources
 from ..sampling import sample, sampler_of
+from ..sampling.brillouin import bz_options
 from ..validation import validate_energy_points, validate_inputs
 from ..validity import check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
@@ -34,6 +40,96 @@ from .nodes import EnergyNode, FiniteNode
 from .uniform import UniformResponse
 
 Progress = Callable[[int, int], None]
+
+#: Default number of nodes of the thermal window (T > 0).
+ENERGY_POINTS = 24
+
+
+# --------------------------------------------------------------------------------------
+# tol: the numerical axes of a solve and their check (mesokinetics.convergence)
+# --------------------------------------------------------------------------------------
+
+
+def _given(numerics: Numerics | None, options: dict, defaults: dict | None) -> set:
+    """Numerics the user set: keyword options, or the fields of a ``numerics=`` object
+    that differ from the solver's defaults."""
+    if numerics is None:
+        return set(options)
+    base = Numerics.from_kwargs(dict(defaults or {}))
+    return {f.name for f in fields(Numerics) if getattr(numerics, f.name) != getattr(base, f.name)}
+
+
+def _axes(model: Model, num: Numerics, given: set, temperature: float, energy_points: int,
+          energy_given: bool, *, uniform: bool, wire: bool = False) -> list[Axis]:
+    """The numerical axes a solve checks (docs/accuracy.md): the k-space rule of the
+    model's shells (angles in 2D; polar and azimuth in 3D; the Brillouin-zone grid and, in
+    2D, the Fermi-loop points of lattice models), the Fermi-sea radial order of uniform
+    continuum samples (a finite sample takes its intrinsic term from the bulk, where it
+    is exact to rounding from radial_order 8), and the thermal window at T > 0."""
+    names: list[tuple[str, int, int]] = []  # (name, value, minimum)
+    # minimums: the smallest values the options accept (the coarse levels go that low);
+    # graded rules need one node per panel on each side of a grazing point, or the coarse
+    # levels all miss the grazing region alike and agree on a wrong value (a d = l film
+    # at polar 6, 8, 12: 0.6631 against 0.6839, "converged")
+    panels = 1 if uniform else int(num.grazing_panels)
+    if sampler_of(model) is not None:
+        names.append(("bz_grid", bz_options(num, model.dim)["grid"], 4))
+        if model.dim == 2:
+            names.append(("bz_contour_points", num.bz_contour_points, 16))
+    elif model.dim == 2:
+        names.append(("angles", num.angles, 4 * panels))
+    elif model.dim == 3 and wire:
+        names.extend([("polar", num.polar, 2), ("azimuth", num.azimuth, 8 * panels)])
+    elif model.dim == 3:
+        names.extend([("polar", num.polar, 2 * panels), ("azimuth", num.azimuth, 4)])
+    if uniform and sampler_of(model) is None and model.dim > 1:
+        names.append(("radial_order", num.radial_order, 2))
+    axes = [Axis(n, int(v), m, fixed=n in given) for n, v, m in names]
+    if temperature > 0:
+        axes.append(Axis("energy_points", int(energy_points), 2, fixed=energy_given))
+    return axes
+
+
+def _numerics_at(num: Numerics, settings: dict) -> Numerics:
+    """``num`` with the Numerics fields among ``settings``."""
+    known = {f.name for f in fields(Numerics)}
+    return replace(num, **{k: v for k, v in settings.items() if k in known})
+
+
+def _observables(model: Model, observables) -> list:
+    """The ``observables=`` operators (checked like the current by ``tol``)."""
+    if observables is None:
+        return []
+    if not isinstance(observables, (list, tuple)):
+        observables = [observables]
+    return [as_operator(op, model) for op in observables]
+
+
+def _once(progress: Progress | None):
+    """The progress callback for the first solve only (the checks at coarser resolutions
+    and refinements are not counted: their number is not known in advance)."""
+    state = {"used": False}
+
+    def give():
+        if state["used"]:
+            return None
+        state["used"] = True
+        return progress
+
+    return give
+
+
+def _bulk_convergence(result) -> None:
+    """The bulk of a finite sample gets the check of the sample (its results' bulks)."""
+    conv = result.convergence
+    if conv is None:
+        return
+    levels = [AxisLevels(lev.axis, lev.value,
+                         tuple(None if r is None else r.bulk for r in lev.results), lev.relative)
+              for lev in conv.levels]
+    result.bulk.convergence = Convergence(conv.tol, conv.converged, conv.numerics,
+                                          conv.estimates, conv.fixed, conv.reason, conv.solves,
+                                          levels, conv.unchecked)
 
 
 def _map_nodes(items: list, solve: Callable, progress: Progress | None) -> list:
@@ -73,9 +169,13 @@ def solve_uniform(
     field,
     *,
     temperature: float = 0.0,
-    energy_points: int = 24,
+    energy_points: int | None = None,
+    tol: float | None = 1e-3,
+    observables: Sequence | None = None,
+    budget: float | None = None,
     progress: Progress | None = None,
     numerics: Numerics | None = None,
+    scheduler=None,
     **options,
 ) -> UniformResponse:
     """Linear response of an infinite uniform sample (docs/theory.md §4-5, §9).
@@ -89,21 +189,59 @@ def solve_uniform(
     temperature : kelvin. At T > 0 each shell eps of the thermal window is solved at
         T = 0 and weighted by -df/deps (elastic scattering keeps shells apart; the Fermi
         sea term follows from f_eq(eps_n) = int deps (-df/deps) theta(eps - eps_n)).
-    energy_points : Gauss-Legendre nodes of the thermal window (T > 0 only)
-    progress : optional callback progress(done, total) over energy nodes
-    numerics : a :class:`~mesokinetics.Numerics`, or give its fields as keyword options
+    energy_points : Gauss-Legendre nodes of the thermal window (T > 0 only; default 24)
+    tol : requested relative accuracy of the conductivity and of ``observables``
+        (default 1e-3): every numerical axis is checked at two coarser resolutions and
+        refined until the estimate meets it (mesokinetics.convergence, docs/accuracy.md);
+        ``.error`` of every contribution returned is the estimate, ``result.converged``
+        and ``result.convergence`` say how it went. None: one solve, no estimate.
+    observables : operators whose response must also meet ``tol``
+    budget : seconds of wall time for the refinement (None: no limit; a
+        :class:`~mesokinetics.ConvergenceWarning` when it stops short of tol)
+    progress : optional callback progress(done, total) over energy nodes (first solve)
+    numerics : a :class:`~mesokinetics.Numerics`, or give its fields as keyword options;
+        the ones given are used as they are (checked, never refined)
+    scheduler : where the Fermi-sea chunks of the observables run
+        (:mod:`mesokinetics.parallel`): None (serial, in this process), a Dask scheduler
+        address ('tcp://host:8786'), a ``distributed.Client`` or a
+        ``concurrent.futures.Executor``; kept as ``result.scheduler``; the numbers equal
+        the serial ones
     """
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    energy_points = validate_energy_points(energy_points)
+    tol, budget = check_tol(tol), check_budget(budget)
+    energy_given = energy_points is not None
+    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
+    given = _given(numerics, options, None)
     num = resolve_numerics(numerics, options)
     check_resources(model, num)
-    result = _uniform(model, disorder, mu, field, temperature, energy_points, num, None, progress)
-    result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None, stacklevel=2)
-    return result
+    scheduler = validate_scheduler(scheduler)
+    ops = _observables(model, observables)
+    give = _once(progress)
+
+    def at(settings: dict) -> UniformResponse:
+        n = _numerics_at(num, settings)
+        result = _uniform(model, disorder, mu, field, temperature,
+                          settings.get("energy_points", energy_points), n, None, give())
+        result.scheduler = scheduler
+        # the user's frame: solve_uniform <- at, or <- converge <- solve <- at
+        result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None,
+                                      stacklevel=3 if tol is None else 5)
+        return result
+
+    if tol is None:
+        return at({})
+
+    def probes(result: UniformResponse) -> list:
+        return ([(result._conductivity_tensor().total, CONDUCTIVITY_SCALE)]
+                + [r.total for r in result.responses(ops)])
+
+    axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=True)
+    return converge(at, probes, axes, tol=tol, budget=budget)
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-                   grazing_axis: int, sample_name: str) -> tuple[UniformResponse, float]:
+                   grazing_axis: int, sample_name: str, *,
+                   stacklevel: int = 3) -> tuple[UniformResponse, float]:
     """The bulk solution on the shells a finite sample will use (graded towards grazing
     incidence on walls normal to ``grazing_axis``), and the mean free path (nm) at mu
     that grades its mesh. ``sample_name`` names the sample in the error raised when mu has
@@ -115,7 +253,8 @@ def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: 
             f"mu = {mu} eV has no Fermi surface: {sample_name} carries no intraband current and "
             "needs a Fermi surface; for a purely intrinsic response use solve_uniform"
         )
-    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None, stacklevel=3)
+    bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None,
+                                stacklevel=stacklevel)
     ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
     return bulk, mean_free_path(ref.solution)
 
@@ -128,6 +267,43 @@ def _finite_nodes(bulk: UniformResponse, solve: Callable, progress: Progress | N
     return _map_nodes(bulk.nodes, node, progress)
 
 
+def _coarse_faces(faces: np.ndarray) -> np.ndarray:
+    """Every second face (the last one kept): the nested mesh of ceil(J / 2) cells."""
+    coarse = faces[::2]
+    return coarse if coarse[-1] == faces[-1] else np.append(coarse, faces[-1])
+
+
+def _faces_at(base: np.ndarray, cells: int) -> np.ndarray:
+    """The mesh of ``cells`` cells nested with ``base``: coarsened (every second face)
+    or refined (every cell bisected) from it."""
+    faces = base
+    while len(faces) - 1 > cells:
+        faces = _coarse_faces(faces)
+    while len(faces) - 1 < cells:
+        faces = np.sort(np.concatenate([faces, 0.5 * (faces[1:] + faces[:-1])]))
+    if len(faces) - 1 != cells:
+        raise ValueError(f"cells = {cells} is not nested with the {len(base) - 1} cells of "
+                         "the starting mesh")
+    return faces
+
+
+def _cells_axis(slab: Slab) -> Axis:
+    """The slab cells as an axis of the check: second order, coarsened onto nested
+    meshes (ceil(J / 2) cells), refined by bisection."""
+    return Axis("cells", int(slab.cells), 4, fixed=bool(getattr(slab, "cells_given", True)),
+                order=2.0)
+
+
+def _coarsen_cells(settings: dict, axis: Axis, times: int) -> dict | None:
+    """Every axis by :meth:`Axis.coarse`; the cells to ceil(J / 2) nested cells, one level
+    (second order: r = 1/4 is known)."""
+    if axis.name != "cells":
+        value = axis.coarse(settings[axis.name], times)
+    else:
+        value = -(-settings["cells"] // 2) if times == 1 else None
+    return None if value is None or value < axis.minimum else {**settings, axis.name: value}
+
+
 def solve_slab(
     model: Model,
     disorder: PointDisorder,
@@ -136,10 +312,14 @@ def solve_slab(
     field,
     *,
     temperature: float = 0.0,
-    energy_points: int = 24,
+    energy_points: int | None = None,
+    tol: float | None = 1e-3,
+    observables: Sequence | None = None,
+    budget: float | None = None,
     progress: Progress | None = None,
     method: str = "auto",
     numerics: Numerics | None = None,
+    scheduler=None,
     **options,
 ) -> SlabResponse:
     """Linear response of a film or strip (docs/theory.md §6).
@@ -149,6 +329,11 @@ def solve_slab(
     model, disorder, mu, field, temperature, energy_points, progress, numerics :
         as in :func:`solve_uniform`; the field (V/nm) must lie in the plane of the slab
     slab : :class:`~mesokinetics.Slab` (width in nm, walls, cells, normal)
+    tol, observables, budget : as in :func:`solve_uniform`; the decisive quantities are
+        the current profile and the profiles of ``observables``, and the slab cells are
+        one more axis (coarsened onto nested meshes, refined by bisection; fixed when the
+        Slab was given ``cells``)
+    scheduler : as in :func:`solve_uniform` (the bulk's Fermi sea)
     method : "direct" (dense assembly, direct solve, exact to rounding), "iterative"
         (matrix-free GMRES with a two-grid preconditioner, memory O(cells x shell points))
         or "auto" (direct up to 2000 unknowns cells x N^2, iterative above)
@@ -163,7 +348,9 @@ def solve_slab(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    energy_points = validate_energy_points(energy_points)
+    tol, budget = check_tol(tol), check_budget(budget)
+    energy_given = energy_points is not None
+    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
     normal = slab.normal_axis(model.dim)
     if field[normal] != 0:
         raise ValueError(
@@ -172,37 +359,89 @@ def solve_slab(
             "surface charges and the steady state carries no current across the walls. "
             "Give an in-plane field."
         )
+    given = _given(numerics, options, None)
     num = resolve_numerics(numerics, options)
     check_resources(model, num, cells=slab.cells)
-    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
-                               normal, "a film or strip")
-    faces = slab.faces(mfp)
-    nodes = _finite_nodes(
-        bulk, lambda sol: solve_slab_shell(sol.shell, disorder, slab, field, faces, sol, method),
-        progress)
-    return SlabResponse(model, disorder, mu, field, temperature, nodes, bulk, mfp, slab=slab,
-                        faces=faces)
+    scheduler = validate_scheduler(scheduler)
+    ops = _observables(model, observables)
+    give = _once(progress)
+    base: dict = {}  # the starting mesh, graded on the first solve's mean free path
+
+    def at(settings: dict) -> SlabResponse:
+        n = _numerics_at(num, settings)
+        bulk, mfp = bulk_reference(model, disorder, mu, field, temperature,
+                                   settings.get("energy_points", energy_points), n, normal,
+                                   "a film or strip", stacklevel=4 if tol is None else 6)
+        bulk.scheduler = scheduler
+        if "faces" not in base:
+            with np.errstate(all="ignore"):
+                faces = slab.faces(mfp)
+            if not (np.isfinite(mfp) and mfp > 0 and np.all(np.isfinite(faces))
+                    and np.all(np.diff(faces) > 0)):
+                raise ValueError(
+                    f"the mean free path |v| tau is {mfp:g} nm, which cannot grade a mesh of "
+                    f"{slab.cells} cells across {slab.width:g} nm: check the disorder "
+                    "(gamma, tau or mean free path) and the model's velocities")
+            base["faces"] = faces
+        faces = _faces_at(base["faces"], settings.get("cells", slab.cells))
+        nodes = _finite_nodes(
+            bulk, lambda sol: solve_slab_shell(sol.shell, disorder, slab, field, faces, sol,
+                                               method), give())
+        return SlabResponse(model, disorder, mu, field, temperature, nodes, bulk, mfp,
+                            slab=slab, faces=faces)
+
+    if tol is None:
+        return at({})
+
+    def probes(result: SlabResponse) -> list:
+        return [result._current_along_field()] + [result.density(op).total for op in ops]
+
+    axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=False)
+    axes.append(_cells_axis(slab))
+    result = converge(at, probes, axes, tol=tol, budget=budget, coarsen=_coarsen_cells)
+    _bulk_convergence(result)
+    return result
 
 
 def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, energy_points,
-                   num, grazing_axis, axes, wire_axis, sample_name, outer, progress):
+                   num, grazing_axis, axes, wire_axis, sample_name, outer, progress, check,
+                   scheduler=None):
     """The section solve shared by wires and periodic strips: bulk reference on shells
     graded towards ``grazing_axis``, the sample's mesh in the coordinates ``axes``, and
     the section problem on every energy node (outer = (rtol, maxiter, precondition) of
-    the outer GMRES)."""
-    bulk, mfp = bulk_reference(model, disorder, mu, field, temperature, energy_points, num,
-                               grazing_axis, sample_name)
+    the outer GMRES); ``check`` = (tol, budget, observables, numerical axes) or None.
+    The mesh is not among the checked axes (docs/accuracy.md)."""
     mesh = sample.section_mesh(axes)
     walls = sample.wall_models(mesh.region_names)
     rtol, maxiter, precondition = outer
+    give = _once(progress)
 
-    def solve(sol):
-        prob = SectionProblem(sol.shell, disorder, mesh, walls, field, sol)
-        return SectionSolver(prob).solve(rtol=rtol, maxiter=maxiter, precondition=precondition)
+    def at(settings: dict):
+        n = _numerics_at(num, settings)
+        bulk, mfp = bulk_reference(model, disorder, mu, field, temperature,
+                                   settings.get("energy_points", energy_points), n,
+                                   grazing_axis, sample_name,
+                                   stacklevel=5 if check is None else 7)
+        bulk.scheduler = scheduler
 
-    nodes = _finite_nodes(bulk, solve, progress)
-    return result_cls(model, disorder, mu, field, temperature, nodes, bulk, mfp,
-                      section=sample, mesh=mesh, wire_axis=wire_axis)
+        def solve(sol):
+            prob = SectionProblem(sol.shell, disorder, mesh, walls, field, sol)
+            return SectionSolver(prob).solve(rtol=rtol, maxiter=maxiter, precondition=precondition)
+
+        nodes = _finite_nodes(bulk, solve, give())
+        return result_cls(model, disorder, mu, field, temperature, nodes, bulk, mfp,
+                          section=sample, mesh=mesh, wire_axis=wire_axis)
+
+    if check is None:
+        return at({})
+    tol, budget, ops, checked = check
+
+    def probes(result) -> list:
+        return [result._current_along_field()] + [result.density(op).total for op in ops]
+
+    result = converge(at, probes, checked, tol=tol, budget=budget, stacklevel=4)
+    _bulk_convergence(result)
+    return result
 
 
 def solve_cross_section(
@@ -213,12 +452,16 @@ def solve_cross_section(
     field,
     *,
     temperature: float = 0.0,
-    energy_points: int = 24,
+    energy_points: int | None = None,
+    tol: float | None = 1e-3,
+    observables: Sequence | None = None,
+    budget: float | None = None,
     progress: Progress | None = None,
     rtol: float = 1e-10,
     maxiter: int = 200,
     precondition: bool = True,
     numerics: Numerics | None = None,
+    scheduler=None,
     **options,
 ) -> SectionResponse:
     """Linear response of a wire: a 3D sample translation invariant along the field
@@ -231,8 +474,11 @@ def solve_cross_section(
         along a coordinate axis, the wire axis; the cross-section is the plane normal to it.
     section : :class:`~mesokinetics.Rectangle`, :class:`~mesokinetics.GmshSection` (see
         :func:`~mesokinetics.disk`, :func:`~mesokinetics.polygon`)
+    tol, observables, budget : as in :func:`~mesokinetics.solve_slab` (the current map and
+        the maps of ``observables``); the mesh is not among the checked axes
     rtol, maxiter : tolerance and iteration cap of the outer GMRES solve
     precondition : use the diffusion preconditioner (False: plain GMRES, for studies)
+    scheduler : as in :func:`~mesokinetics.solve_uniform` (the bulk's Fermi sea)
 
     The shells use the wire rule (docs/theory.md §8): Gauss-Legendre nodes in theta about
     the wire axis (``polar``, default 16 here) times an azimuth cut at multiples of pi/4
@@ -243,7 +489,9 @@ def solve_cross_section(
     if not isinstance(section, CrossSection):
         raise TypeError(f"section must be a CrossSection, got {type(section).__name__}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    energy_points = validate_energy_points(energy_points)
+    tol, budget = check_tol(tol), check_budget(budget)
+    energy_given = energy_points is not None
+    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
     if model.dim != 3:
         raise NotImplementedError(
             "solve_cross_section needs a 3D model (the cross-section is the plane normal to "
@@ -257,11 +505,17 @@ def solve_cross_section(
     wire = int(nonzero[0])
     # the wire rule (docs/theory.md §8): graded towards grazing on both wall normals, where
     # polar 16 is enough (the 48 of films would buy nothing here)
-    num = resolve_numerics(numerics, options, defaults={"grazing_panels": 1, "polar": 16})
+    defaults = {"grazing_panels": 1, "polar": 16}
+    num = resolve_numerics(numerics, options, defaults=defaults)
     check_resources(model, num)
+    check = None if tol is None else (
+        tol, budget, _observables(model, observables),
+        _axes(model, num, _given(numerics, options, defaults), temperature, energy_points,
+              energy_given, uniform=False, wire=True))
     return _solve_on_mesh(SectionResponse, model, disorder, section, mu, field, temperature,
                           energy_points, num, cross_axes(wire), cross_axes(wire), wire,
-                          "a wire", (rtol, maxiter, precondition), progress)
+                          "a wire", (rtol, maxiter, precondition), progress, check,
+                          scheduler=validate_scheduler(scheduler))
 
 
 def solve_periodic_strip(
@@ -272,12 +526,16 @@ def solve_periodic_strip(
     field,
     *,
     temperature: float = 0.0,
-    energy_points: int = 24,
+    energy_points: int | None = None,
+    tol: float | None = 1e-3,
+    observables: Sequence | None = None,
+    budget: float | None = None,
     progress: Progress | None = None,
     rtol: float = 1e-10,
     maxiter: int = 200,
     precondition: bool = True,
     numerics: Numerics | None = None,
+    scheduler=None,
     **options,
 ) -> PeriodicStripResponse:
     """Linear response of a patterned strip of a 2D material (docs/theory.md §7): one unit
@@ -294,7 +552,9 @@ def solve_periodic_strip(
     if not isinstance(strip, PeriodicStrip):
         raise TypeError(f"strip must be a PeriodicStrip, got {type(strip).__name__}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    energy_points = validate_energy_points(energy_points)
+    tol, budget = check_tol(tol), check_budget(budget)
+    energy_given = energy_points is not None
+    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
     if model.dim != 2:
         raise NotImplementedError("solve_periodic_strip needs a 2D model; for a 3D wire use "
                                   "solve_cross_section")
@@ -303,6 +563,11 @@ def solve_periodic_strip(
                          f"{field.tolist()}")
     num = resolve_numerics(numerics, options)
     check_resources(model, num)
+    check = None if tol is None else (
+        tol, budget, _observables(model, observables),
+        _axes(model, num, _given(numerics, options, None), temperature, energy_points,
+              energy_given, uniform=False))
     return _solve_on_mesh(PeriodicStripResponse, model, disorder, strip, mu, field, temperature,
                           energy_points, num, 1, (0, 1), 0, "a strip",
-                          (rtol, maxiter, precondition), progress)
+                          (rtol, maxiter, precondition), progress, check,
+                          scheduler=validate_scheduler(scheduler))

@@ -22,11 +22,12 @@ from ..operators import as_operator, charge_current
 from .nodes import node_at_mu
 from .parts import Contributions
 from .saving import Saving
+from ..convergence import Estimated
 from .uniform import UniformResponse
 
 
 @dataclass
-class FiniteSampleResponse(Saving):
+class FiniteSampleResponse(Estimated, Saving):
     """Linear response of a finite sample, cell by cell.
 
     nodes : the energy nodes (:class:`~mesokinetics.response.nodes.FiniteNode`)
@@ -115,16 +116,19 @@ class FiniteSampleResponse(Saving):
             parts[3] += node.weight * disorder_density(shell, g, sol.moment, sol.dos,
                                                        self.disorder.gamma, op_eig, **kw)
         parts[1] = self.bulk.density(op).intrinsic  # local and uniform: the bulk value
-        return Contributions(parts[0], parts[1], parts[2], parts[3],
-                             f"{op.unit} nm^-{self.model.dim}")
+        return self._estimated(Contributions(parts[0], parts[1], parts[2], parts[3],
+                                             f"{op.unit} nm^-{self.model.dim}"),
+                               lambda r: r.density(op))
 
     def accumulation(self, op) -> Contributions:
         """Each contribution minus its bulk value: the edge accumulation."""
-        return self.density(op) - self.bulk.density(op)
+        return self._estimated(self.density(op) - self.bulk.density(op),
+                               lambda r: r.accumulation(op))
 
     def mean(self, op) -> Contributions:
         """Averages of the contributions over the sample (floats)."""
-        return self.density(op).weighted_mean(self.cell_sizes())
+        return self._estimated(self.density(op).weighted_mean(self.cell_sizes()),
+                               lambda r: r.mean(op))
 
     def _current_along_field(self) -> np.ndarray:
         """(J,) total current density along the field direction."""

@@ -19,6 +19,9 @@ class Contributions:
     disorder : ladder vertex-correction interband term
     total : their sum
     unit : unit of every contribution
+    error : estimated absolute error of ``total`` (same shape, same unit), from the
+        coarser resolutions the solver checked (mesokinetics.convergence); None when the
+        solve ran with ``tol=None``
     """
 
     intraband: float | np.ndarray
@@ -26,6 +29,7 @@ class Contributions:
     gradient: float | np.ndarray
     disorder: float | np.ndarray
     unit: str = ""
+    error: float | np.ndarray | None = None
 
     @property
     def total(self):
@@ -47,16 +51,24 @@ class Contributions:
         return self._map(lambda x: float(np.sum(w * np.broadcast_to(x, w.shape))))
 
     def _map(self, fn, unit=None) -> "Contributions":
+        """Every contribution through ``fn``; the error through |fn(error)|, exact for
+        the positive scalings and averages it is used with (unit conversions, means)."""
+        err = None if self.error is None else np.abs(fn(self.error))
         return Contributions(
             fn(self.intraband), fn(self.intrinsic), fn(self.gradient), fn(self.disorder),
-            self.unit if unit is None else unit,
+            self.unit if unit is None else unit, err,
         )
+
+    def with_error(self, error) -> "Contributions":
+        """The same contributions with the error estimate ``error`` of their total."""
+        return Contributions(self.intraband, self.intrinsic, self.gradient, self.disorder,
+                             self.unit, error)
 
     def as_dict(self) -> dict:
         return {
             "intraband": self.intraband, "intrinsic": self.intrinsic,
             "gradient": self.gradient, "disorder": self.disorder, "total": self.total,
-            "unit": self.unit,
+            "unit": self.unit, **({} if self.error is None else {"error": self.error}),
         }
 
 

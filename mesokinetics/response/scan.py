@@ -60,6 +60,7 @@ from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics, resolve_numerics
 from ..operators import Operator, as_operator, charge_current
+from ..parallel import map_chunks, validate_scheduler
 from ..preflight import check_resources
 from ..sampling import BrillouinZone, Sea, sample, sampler_of
 from ..sampling.brillouin import bz_options, fractional_grid, lattice_geometry
@@ -69,7 +70,7 @@ from ..validation import validate_inputs
 from ..validity import check_nodes
 from .nodes import EnergyNode
 from .parts import Contributions, in_conductivity_unit
-from .uniform import UniformResponse
+from .uniform import UniformResponse, _operators_from, portable_operators
 
 Progress = Callable[[int, int], None]
 
@@ -155,6 +156,7 @@ def scan_fermi_level(
     sea_grid: int | None = None,
     progress: Progress | None = None,
     numerics: Numerics | None = None,
+    scheduler=None,
     **options,
 ) -> "FermiLevelScan":
     """Uniform linear response at many chemical potentials in one pass (docs/theory.md
@@ -182,12 +184,17 @@ def scan_fermi_level(
         docs/validation.md, Fermi-level scans); compare two values of sea_grid.
     progress : optional callback progress(done, total) over the energies of the T = 0 scan
     numerics : a :class:`~mesokinetics.Numerics`, or give its fields as keyword options
+    scheduler : where the Fermi-sea chunks of ``responses`` run (:mod:`mesokinetics.parallel`):
+        None (serial, in this process), a Dask scheduler address ('tcp://host:8786'), a
+        ``distributed.Client`` or a ``concurrent.futures.Executor``; the chunks are summed
+        in their order, so the numbers equal the serial ones (kept as ``result.scheduler``)
 
     Returns a :class:`FermiLevelScan` (``.mu``, ``.density(op)``, ``.response(op)``,
     ``.conductivity(unit)``: arrays over mu).
     """
     mus = _validate_mus(mus)
     _, field, temperature = validate_inputs(model, disorder, mus[0], field, temperature)
+    scheduler = validate_scheduler(scheduler)
     num = resolve_numerics(numerics, options)
     check_resources(model, num)
     energies, weights = _thermal_grid(mus, temperature)
@@ -220,7 +227,8 @@ def scan_fermi_level(
         if progress is not None:
             progress(j + 1, len(energies))
     result = FermiLevelScan(model, disorder, mus, field, temperature, num, energies, weights,
-                            nodes, sea_grid=None if sea_grid is None else int(sea_grid))
+                            nodes, sea_grid=None if sea_grid is None else int(sea_grid),
+                            scheduler=scheduler)
     result.validity = check_nodes(nodes, continuum=sampler is None, stacklevel=2)
     return result
 
@@ -252,6 +260,9 @@ class FermiLevelScan:
     sea_grid: int | None = None
     #: :class:`~mesokinetics.validity.ValidityWarning` messages of the scan
     validity: list = dc_field(default_factory=list)
+    #: where the Fermi-sea chunks of :meth:`responses` run (:mod:`mesokinetics.parallel`),
+    #: None: serially in this process. Not pickled unless it is an address.
+    scheduler: object = dc_field(default=None, repr=False, compare=False)
     _evaluated: dict = dc_field(default_factory=dict, repr=False, compare=False)
     _current_ops: list = dc_field(default_factory=list, repr=False, compare=False)
     _pool: tuple | None = dc_field(default=None, repr=False, compare=False)
@@ -271,16 +282,23 @@ class FermiLevelScan:
         """Contributions per unit field along each axis: (n, d) arrays, unit per (V/nm)."""
         return self.responses([op])[0]
 
-    def responses(self, ops) -> list[Contributions]:
+    def responses(self, ops, progress: Progress | None = None, *,
+                  scheduler=None) -> list[Contributions]:
         """:meth:`response` of several operators in one pass over the pooled Fermi-sea
         nodes (each diagonalized once for all operators and all mus); results are kept, so
-        asking again for the same operator object costs nothing."""
+        asking again for the same operator object costs nothing.
+
+        progress : optional callback progress(done, total) over the Fermi-sea chunks
+        scheduler : where the chunks run, overriding :attr:`scheduler` for this pass
+            (None: the attribute's; :mod:`mesokinetics.parallel`)
+        """
         ops = [as_operator(op, self.model) for op in ops]
+        scheduler = validate_scheduler(self.scheduler if scheduler is None else scheduler)
         todo = [op for op in ops + self._currents() if id(op) not in self._evaluated]
         todo = list({id(op): op for op in todo}.values())
         if todo:
             parts = np.zeros((len(self.energies), len(todo), 3, self.model.dim))
-            parts[:, :, 1] = self._sea_parts(todo)
+            parts[:, :, 1] = self._sea_parts(todo, progress, scheduler)
             for j, node in enumerate(self.nodes):
                 parts[j, :, 0], parts[j, :, 2] = self._shell_parts(node, todo)
             parts = np.einsum("ij,jopd->iopd", self.weights, parts)
@@ -350,30 +368,21 @@ class FermiLevelScan:
             self._pool = (k[first], inverse[order], owner[order], w[order])
         return self._pool
 
-    def _blocks(self, bands: Bands, ops: list[Operator]) -> np.ndarray:
-        """S_i(n) of the module docstring at each point: (P, n_ops, d, N + 1), the
-        intrinsic integrand with the n lowest eigenstates occupied (S(0) = S(N) = 0)."""
-        d, n_states = self.model.dim, self.model.size
-        inv2 = bands.inverse_gaps(2)
-        v = bands.velocity_eig  # (P, d, N, N)
-        blocks = np.zeros((len(bands), len(ops), d, n_states + 1))
-        n = np.arange(1, n_states)
-        for i, op in enumerate(ops):
-            o = op.in_eigenbasis(bands)
-            vo = np.imag(v * np.swapaxes(o, -1, -2)[:, None])  # Im(v_ab o_ba)
-            y = -ELECTRON_CHARGE * inv2[:, None] * (vo - np.swapaxes(vo, -1, -2))
-            # block sums over a < n <= b (eigenvalues ascending): cumulative sums along a,
-            # then reversed along b; S(n) = C[n - 1, n]
-            cum = np.cumsum(y, axis=-2)
-            cum = np.flip(np.cumsum(np.flip(cum, -1), axis=-1), -1)
-            blocks[:, i, :, 1:n_states] = cum[..., n - 1, n]
-        return blocks
+    def __getstate__(self) -> dict:
+        """Pickled without a client or pool in :attr:`scheduler` (they belong to this
+        process; an address is kept)."""
+        state = self.__dict__.copy()
+        if not (state.get("scheduler") is None or isinstance(state["scheduler"], str)):
+            state["scheduler"] = None
+        return state
 
-    def _sea_parts(self, ops: list[Operator]) -> np.ndarray:
+    def _sea_parts(self, ops: list[Operator], progress=None, scheduler=None) -> np.ndarray:
         """Intrinsic parts (n_energies, n_ops, d) at T = 0 for every energy of the scan,
-        from one diagonalization per distinct sea node (module docstring, S_i(n))."""
+        from one diagonalization per distinct sea node (module docstring, S_i(n)), chunk
+        by chunk (``bz_chunk`` nodes; :func:`_pooled_chunk`), the chunks run where
+        ``scheduler`` says and summed in their order."""
         if self.sea_grid is not None:
-            return self._grid_parts(ops)
+            return self._grid_parts(ops, progress, scheduler)
         d = self.model.dim
         out = np.zeros((len(self.energies), len(ops), d))
         k, node_of, owner, weight = self._pooled()
@@ -381,22 +390,22 @@ class FermiLevelScan:
             return out
         chunk = max(1, int(self.numerics.bz_chunk))
         bounds = np.searchsorted(node_of, np.arange(0, len(k) + chunk, chunk))
-        energies = np.asarray(self.energies)
+        tasks = []
         for c, start in enumerate(range(0, len(k), chunk)):
-            bands = Bands(self.model, k[start:start + chunk])
-            blocks = self._blocks(bands, ops)
             lo, hi = bounds[c], bounds[c + 1]
-            local = node_of[lo:hi] - start
-            occupied = np.sum(bands.eigenvalues[local] < energies[owner[lo:hi], None], axis=1)
-            values = blocks[local, :, :, occupied] * weight[lo:hi, None, None]
-            np.add.at(out, owner[lo:hi], values)
+            tasks.append((k[start:start + chunk], node_of[lo:hi] - start, owner[lo:hi],
+                          weight[lo:hi]))
+        shared = (self.model, portable_operators(ops, self.model), np.asarray(self.energies))
+        for part in map_chunks(_pooled_chunk, tasks, shared=shared, scheduler=scheduler,
+                               progress=progress):
+            out += part
         return out
 
-    def _grid_parts(self, ops: list[Operator]) -> np.ndarray:
+    def _grid_parts(self, ops: list[Operator], progress=None, scheduler=None) -> np.ndarray:
         """Intrinsic parts (n_energies, n_ops, d) on the shared uniform sea: sea_grid^d
         cells (midpoint grid, symmetric under the signed permutations of the axes) with
-        bz_cell_points^d Gauss-Legendre nodes each; points where every band is full or
-        every band is empty for all energies are skipped after one eigvalsh."""
+        bz_cell_points^d Gauss-Legendre nodes each (:func:`_grid_chunk`), the chunks of
+        cells run where ``scheduler`` says and summed in their order."""
         d = self.model.dim
         opts = bz_options(self.numerics, d)
         recip, volume = lattice_geometry(self.model)
@@ -405,22 +414,76 @@ class FermiLevelScan:
         sub = np.stack(np.meshgrid(*([x / 2] * d), indexing="ij"), -1).reshape(-1, d) / n
         wsub = np.prod(np.stack(np.meshgrid(*([wx / 2] * d), indexing="ij"), -1), -1).ravel()
         centres = fractional_grid(n, d, offset=0.5)
-        energies = np.asarray(self.energies)
-        lo_e, hi_e = energies.min(), energies.max()
-        out = np.zeros((len(energies), len(ops), d))
+        out = np.zeros((len(self.energies), len(ops), d))
         chunk = max(1, int(self.numerics.bz_chunk) // len(wsub))
-        for start in range(0, len(centres), chunk):
-            u = (centres[start:start + chunk, None, :] + sub[None]).reshape(-1, d)
-            w = np.tile(wsub, len(u) // len(wsub)) / (n**d * volume)
-            k = u @ recip
-            e = np.linalg.eigvalsh(self.model.hamiltonian(k))
-            keep = (e[:, 0] < hi_e) & (e[:, -1] >= lo_e)  # mixed for some energy
-            if not np.any(keep):
-                continue
-            bands = Bands(self.model, k[keep])
-            blocks = self._blocks(bands, ops)  # (P, ops, d, N + 1)
-            occupied = np.sum(bands.eigenvalues[:, None, :] < energies[None, :, None], axis=2)
-            rows = np.arange(len(bands))[:, None]
-            values = blocks[rows, :, :, occupied]  # (P, n_energies, ops, d)
-            out += np.einsum("p,pjod->jod", w[keep], values)
+        tasks = [(centres[start:start + chunk],) for start in range(0, len(centres), chunk)]
+        shared = (self.model, portable_operators(ops, self.model), np.asarray(self.energies),
+                  (sub, wsub, n, volume, recip))
+        for part in map_chunks(_grid_chunk, tasks, shared=shared, scheduler=scheduler,
+                               progress=progress):
+            out += part
         return out
+
+
+def _block_sums(bands: Bands, ops: list[Operator]) -> np.ndarray:
+    """S_i(n) of the module docstring at each point: (P, n_ops, d, N + 1), the
+    intrinsic integrand with the n lowest eigenstates occupied (S(0) = S(N) = 0)."""
+    d, n_states = bands.model.dim, bands.model.size
+    inv2 = bands.inverse_gaps(2)
+    v = bands.velocity_eig  # (P, d, N, N)
+    blocks = np.zeros((len(bands), len(ops), d, n_states + 1))
+    n = np.arange(1, n_states)
+    for i, op in enumerate(ops):
+        o = op.in_eigenbasis(bands)
+        vo = np.imag(v * np.swapaxes(o, -1, -2)[:, None])  # Im(v_ab o_ba)
+        y = -ELECTRON_CHARGE * inv2[:, None] * (vo - np.swapaxes(vo, -1, -2))
+        # block sums over a < n <= b (eigenvalues ascending): cumulative sums along a,
+        # then reversed along b; S(n) = C[n - 1, n]
+        cum = np.cumsum(y, axis=-2)
+        cum = np.flip(np.cumsum(np.flip(cum, -1), axis=-1), -1)
+        blocks[:, i, :, 1:n_states] = cum[..., n - 1, n]
+    return blocks
+
+
+def _pooled_chunk(model: Model, operators, energies: np.ndarray, k: np.ndarray,
+                  local: np.ndarray, owner: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Chunk task of the pooled seas: the intrinsic parts (n_energies, n_ops, d) that the
+    distinct sea nodes ``k`` (P, d, 1/nm) contribute to every energy (eV) of the scan.
+    ``local``, ``owner``, ``weight``: for each (node, energy) membership, the node's index
+    in ``k``, the energy's index and the node's weight in that energy's rule (nm^-d).
+    Module-level and pure, with picklable arguments (:mod:`mesokinetics.parallel`)."""
+    ops = _operators_from(operators, model)
+    bands = Bands(model, k)
+    blocks = _block_sums(bands, ops)
+    occupied = np.sum(bands.eigenvalues[local] < energies[owner, None], axis=1)
+    values = blocks[local, :, :, occupied] * weight[:, None, None]
+    out = np.zeros((len(energies), len(ops), model.dim))
+    np.add.at(out, owner, values)
+    return out
+
+
+def _grid_chunk(model: Model, operators, energies: np.ndarray, rule: tuple,
+                centres: np.ndarray) -> np.ndarray:
+    """Chunk task of the uniform ``sea_grid`` rule: the intrinsic parts (n_energies, n_ops,
+    d) of the cells centred at ``centres`` (fractional coordinates); ``rule`` = (sub-cell
+    nodes, their weights, cells per axis, cell volume in nm^d, reciprocal vectors in 1/nm).
+    Points where every band is full or every band is empty for all energies are skipped
+    after one eigvalsh. Module-level and pure, with picklable arguments."""
+    sub, wsub, n, volume, recip = rule
+    d = model.dim
+    out = np.zeros((len(energies), len(operators), d))
+    lo_e, hi_e = energies.min(), energies.max()
+    u = (centres[:, None, :] + sub[None]).reshape(-1, d)
+    w = np.tile(wsub, len(u) // len(wsub)) / (n**d * volume)
+    k = u @ recip
+    e = np.linalg.eigvalsh(model.hamiltonian(k))
+    keep = (e[:, 0] < hi_e) & (e[:, -1] >= lo_e)  # mixed for some energy
+    if not np.any(keep):
+        return out
+    bands = Bands(model, k[keep])
+    blocks = _block_sums(bands, _operators_from(operators, model))  # (P, ops, d, N + 1)
+    occupied = np.sum(bands.eigenvalues[:, None, :] < energies[None, :, None], axis=2)
+    rows = np.arange(len(bands))[:, None]
+    values = blocks[rows, :, :, occupied]  # (P, n_energies, ops, d)
+    out += np.einsum("p,pjod->jod", w[keep], values)
+    return out

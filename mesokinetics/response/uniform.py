@@ -13,17 +13,22 @@ from dataclasses import dataclass, field as dc_field
 import numpy as np
 
 from ..bands import Bands
-from ..coherence import disorder_density, intraband_density, intrinsic_density
+from .. import operators as _ops
+from ..coherence import disorder_density, intraband_density, intrinsic_densities
 from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics
 from ..operators import Operator, as_operator, charge_current, in_eigenbasis_many
+from ..parallel import map_chunks, validate_scheduler
 from .nodes import EnergyNode, node_at_mu
 from .parts import Contributions, in_conductivity_unit
 from .saving import Saving
+from ..convergence import Estimated
+from ..symmetry import check_conductivity_symmetry
 
 #: Fermi-sea points diagonalized at once; larger seas are evaluated chunk by chunk so the
-#: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid.
+#: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid. The
+#: chunks are also the tasks a ``scheduler`` distributes (:mod:`mesokinetics.parallel`).
 SEA_CHUNK = 32768
 
 
@@ -39,8 +44,71 @@ class _Ticker:
             self.progress(self.done, self.total)
 
 
+def sea_densities(bands: Bands, weight: np.ndarray, mu: float, operators) -> np.ndarray:
+    """Intrinsic (Fermi-sea) densities (n_ops, d) of diagonalized sea points: the
+    operators rotated to the eigenbasis together
+    (:func:`~mesokinetics.operators.in_eigenbasis_many`), their traces evaluated together
+    (:func:`~mesokinetics.coherence.intrinsic_densities`). Operator unit nm^-d per V/nm."""
+    return intrinsic_densities(bands, weight, mu, in_eigenbasis_many(operators, bands))
+
+
+def fermi_sea_chunk(model: Model, operators, mu: float, k: np.ndarray,
+                    weight: np.ndarray) -> np.ndarray:
+    """The Fermi-sea chunk task: intrinsic densities (n_ops, d) of the sea points ``k``
+    (P, d) in 1/nm with weights ``weight`` (P,) in nm^-d at the T = 0 Fermi level ``mu``
+    (eV); operator unit nm^-d per V/nm.
+
+    One diagonalization for all operators. A module-level pure function of picklable
+    arguments, so :func:`mesokinetics.parallel.map_chunks` can run it in another thread,
+    process or Dask worker (model and operators first: the arguments every chunk shares);
+    ``operators`` are Operators or their :func:`portable_operators` descriptions (which
+    the standard pickle can send)."""
+    return sea_densities(Bands(model, k), weight, mu, _operators_from(operators, model))
+
+
+def portable_operators(operators, model: Model) -> tuple:
+    """Picklable descriptions of operators of ``model`` for :func:`fermi_sea_chunk` in
+    another process: the charge currents and velocities of the package hold lambdas,
+    which the standard pickle cannot send, so they travel as their factory and axis and
+    are built again on the worker's copy of the model (the same numbers: the same code on
+    the same arrays). Constant matrices and the currents (1/2){M, v_b} travel as their
+    matrices; any other operator (a user callable) as itself, which needs cloudpickle (Dask
+    has it; a process pool does not)."""
+    out = []
+    for op in operators:
+        key = op.key
+        if op.matrix is not None:
+            out.append(("matrix", op.matrix, op.name, op.unit))
+        elif op._anticommutator is not None:
+            m, flow = op._anticommutator
+            out.append(("current", m, flow, op.name))
+        elif (isinstance(key, tuple) and len(key) == 3 and key[0] in ("charge_current", "velocity")
+              and key[1] == id(model)):
+            out.append((key[0], key[2]))
+        else:
+            out.append(("operator", op))
+    return tuple(out)
+
+
+def _operators_from(operators, model: Model) -> list[Operator]:
+    """Operators from :func:`portable_operators` descriptions (Operators pass through)."""
+    out = []
+    for item in operators:
+        if isinstance(item, Operator):
+            out.append(item)
+        elif item[0] == "matrix":
+            out.append(Operator(item[1], name=item[2], unit=item[3]))
+        elif item[0] == "current":
+            out.append(_ops.current(model, item[1], item[2], name=item[3]))
+        elif item[0] in ("charge_current", "velocity"):
+            out.append(getattr(_ops, item[0])(model, item[1]))
+        else:
+            out.append(item[1])
+    return out
+
+
 @dataclass
-class UniformResponse(Saving):
+class UniformResponse(Estimated, Saving):
     """Result of :func:`~mesokinetics.solve_uniform` (docs/theory.md §4-5, §9). Densities are
     linear in the field.
 
@@ -58,6 +126,11 @@ class UniformResponse(Saving):
     metadata: dict = dc_field(default_factory=dict)
     #: :class:`~mesokinetics.validity.ValidityWarning` messages of the solve
     validity: list = dc_field(default_factory=list)
+    #: where the Fermi-sea chunks of :meth:`responses` run (:mod:`mesokinetics.parallel`):
+    #: None (serial, in this process), a Dask scheduler address, a ``distributed.Client``
+    #: or a ``concurrent.futures.Executor``; the numbers equal the serial ones. Not
+    #: pickled unless it is an address (a client or pool belongs to this process).
+    scheduler: object = dc_field(default=None, repr=False, compare=False)
     #: responses already evaluated, {operator key: (op, (3, d) parts)} (the key of
     #: :meth:`_cache_key`); the operator is kept so that its id cannot be reused while
     #: the entry lives
@@ -85,10 +158,11 @@ class UniformResponse(Saving):
         return None if node is None else node.solution.shell
 
     def response(self, op) -> Contributions:
-        """Contributions per unit field along each axis: (d,) arrays, unit per (V/nm)."""
-        return self.responses([op])[0]
+        """Contributions per unit field along each axis: (d,) arrays, unit per (V/nm),
+        with the error estimate of the total (``.error``) when solved with a ``tol``."""
+        return self._estimated(self.responses([op])[0], lambda r: r.responses([op])[0])
 
-    def responses(self, ops, progress=None) -> list[Contributions]:
+    def responses(self, ops, progress=None, *, scheduler=None) -> list[Contributions]:
         """:meth:`response` of several operators in one pass: each Fermi-sea chunk is
         diagonalized once for all of them (and for the charge currents of
         :meth:`conductivity`). Results are kept on this object, keyed by
@@ -98,8 +172,13 @@ class UniformResponse(Saving):
 
         progress : optional callback progress(done, total) over the Fermi-sea chunks
             (and shells) of the pass; not called when everything is cached
+        scheduler : where the Fermi-sea chunks run, overriding :attr:`scheduler` for this
+            pass (None: the attribute's; see :mod:`mesokinetics.parallel`). The chunks of
+            all energy nodes are independent tasks; their results are summed in the order
+            of the serial loop, so the numbers equal the serial ones.
         """
         ops = [as_operator(op, self.model) for op in ops]
+        scheduler = validate_scheduler(self.scheduler if scheduler is None else scheduler)
         todo = {}
         for op in ops + self._currents():
             key = self._cache_key(op)
@@ -109,9 +188,10 @@ class UniformResponse(Saving):
             keys, todo_ops = list(todo), list(todo.values())
             steps = [self._node_steps(node) for node in self.nodes]
             tick = _Ticker(progress, sum(steps))
+            seas = self._sea_responses(todo_ops, tick, scheduler)
             parts = np.zeros((len(todo_ops), 3, self.model.dim))
-            for node in self.nodes:
-                parts += node.weight * self._node_responses(node, todo_ops, tick)
+            for node, sea in zip(self.nodes, seas):
+                parts += node.weight * self._node_responses(node, todo_ops, tick, sea)
             for key, op, p in zip(keys, todo_ops, parts):
                 self._evaluated[key] = (op, p)
         d = self.model.dim
@@ -139,34 +219,64 @@ class UniformResponse(Saving):
         """Progress steps of one node: its Fermi-sea chunks and its shell."""
         return -(-len(node.sea.weight) // SEA_CHUNK) + (node.solution is not None)
 
-    def _node_responses(self, node: EnergyNode, ops: list[Operator], tick=None) -> np.ndarray:
+    def __getstate__(self) -> dict:
+        """Pickled without a client or pool in :attr:`scheduler` (they belong to this
+        process; an address is kept): the result can travel to a worker or a file."""
+        state = self.__dict__.copy()
+        if not (state.get("scheduler") is None or isinstance(state["scheduler"], str)):
+            state["scheduler"] = None
+        return state
+
+    def _sea_responses(self, ops: list[Operator], tick, scheduler) -> list:
+        """Intrinsic (Fermi-sea) parts (n_ops, d) of every energy node, one per node.
+
+        A sea of at most SEA_CHUNK points is one chunk, larger seas are cut into chunks of
+        SEA_CHUNK (bounded memory); each chunk is diagonalized once for all operators
+        (:func:`~mesokinetics.topology.fermi_sea_chunk`). Serially, small seas keep their
+        eigenvectors on the node (``sea_bands``) for further operators; with a
+        ``scheduler`` the chunks of all nodes are tasks of one
+        :func:`~mesokinetics.parallel.map_chunks` (a node's cached eigenvectors are used
+        here, not sent), and each node's chunks are summed in their order, as serially.
+        ``tick()`` is called after each chunk.
+        """
+        d = self.model.dim
+        sums = [np.zeros((len(ops), d)) for _ in self.nodes]
+        tasks, owner = [], []
+        for j, node in enumerate(self.nodes):
+            npts = len(node.sea.weight)
+            if npts == 0:
+                continue
+            if npts <= SEA_CHUNK and (scheduler is None or node.sea_bands is not None):
+                if node.sea_bands is None:  # small seas keep their eigenvectors
+                    node.sea_bands = Bands(self.model, node.sea.k)
+                sums[j] += sea_densities(node.sea_bands, node.sea.weight, node.energy, ops)
+                tick()
+                continue
+            for start in range(0, npts, SEA_CHUNK):
+                part = slice(start, start + SEA_CHUNK)
+                tasks.append((node.energy, node.sea.k[part], node.sea.weight[part]))
+                owner.append(j)
+        if tasks:
+            results = map_chunks(fermi_sea_chunk, tasks,
+                                 shared=(self.model, portable_operators(ops, self.model)),
+                                 scheduler=scheduler, progress=lambda done, total: tick())
+            for j, part in zip(owner, results):  # each node's chunks in their order
+                sums[j] += part
+        return sums
+
+    def _node_responses(self, node: EnergyNode, ops: list[Operator], tick,
+                        sea: np.ndarray) -> np.ndarray:
         """(n_ops, 3, d): intraband, intrinsic and disorder parts of one energy node.
 
-        One diagonalization per Fermi-sea chunk for all operators; in each chunk the
-        velocities (all axes) and the constant matrices of every operator (and the
-        moments of the spin and orbital currents) are rotated to the eigenbasis by
-        batched products (:func:`~mesokinetics.operators.in_eigenbasis_many`). ``tick()``
-        is called after each chunk and after the shell.
+        ``sea`` : the node's intrinsic parts (n_ops, d) from :meth:`_sea_responses`. On
+        the shell, the velocities (all axes) and the constant matrices of every operator
+        (and the moments of the spin and orbital currents) are rotated to the eigenbasis
+        by batched products (:func:`~mesokinetics.operators.in_eigenbasis_many`).
+        ``tick()`` is called after the shell.
         """
         d = self.model.dim
         out = np.zeros((len(ops), 3, d))
-        npts = len(node.sea.weight)
-
-        def sea_part(bands, weight):
-            for i, op_eig in enumerate(in_eigenbasis_many(ops, bands)):
-                out[i, 1] += intrinsic_density(bands, weight, node.energy, op_eig)
-            if tick is not None:
-                tick()
-
-        if npts <= SEA_CHUNK:  # small seas keep their eigenvectors for further operators
-            if node.sea_bands is None and npts:
-                node.sea_bands = Bands(self.model, node.sea.k)
-            if node.sea_bands is not None:
-                sea_part(node.sea_bands, node.sea.weight)
-        else:  # large seas (lattice models, fine grids): bounded memory, chunk by chunk
-            for start in range(0, npts, SEA_CHUNK):
-                part = slice(start, start + SEA_CHUNK)
-                sea_part(Bands(self.model, node.sea.k[part]), node.sea.weight[part])
+        out[:, 1] = sea
         sol = node.solution
         if sol is not None:
             blocks = {"blocks": sol.blocks, "block_rho": sol.block_rho}
@@ -174,8 +284,7 @@ class UniformResponse(Saving):
                 out[i, 0] = intraband_density(sol.shell, sol.g, op_eig, **blocks)
                 out[i, 2] = disorder_density(sol.shell, sol.g, sol.moment, sol.dos,
                                              self.disorder.gamma, op_eig, **blocks)
-            if tick is not None:
-                tick()
+            tick()
         return out
 
     def density(self, op) -> Contributions:
@@ -183,9 +292,10 @@ class UniformResponse(Saving):
 
         Unit: operator unit per nm^d (e.g. hbar nm^-2 for spin in 2D).
         """
-        r = self.response(op)
+        r = self.responses([op])[0]
         unit = r.unit.replace(" per V/nm", "")
-        return r._map(lambda x: float(np.dot(x, self.field)), unit)
+        return self._estimated(r._map(lambda x: float(np.dot(x, self.field)), unit),
+                               lambda res: res.density(op))
 
     def conductivity(self, unit: str = "e2/h") -> Contributions:
         """Conductivity tensor sigma_ij = dj_i/dE_j, (d, d) arrays per contribution.
@@ -194,8 +304,17 @@ class UniformResponse(Saving):
         'SI' (S m^(2-d)), 'S/cm' (3D, the unit of Wannier90 and WannierBerri) or 'S' (2D
         sheet conductance); see :func:`mesokinetics.units.conductivity_in`.
         """
-        d = self.model.dim
+        tensor = self._estimated(self._conductivity_tensor(),
+                                 lambda res: res._conductivity_tensor())
+        # the Brillouin sampling may break the model's point group (hexagonal, bcc, fcc
+        # grids): ValidityWarning above tol, recorded once (docs/accuracy.md)
+        tol = {} if self.convergence is None else {"tol": self.convergence.tol}
+        check_conductivity_symmetry(self.model, tensor, self.numerics, recorded=self.validity,
+                                    stacklevel=2, **tol)
+        return in_conductivity_unit(tensor, unit, self.model.dim)
+
+    def _conductivity_tensor(self) -> Contributions:
+        """The conductivity tensor in internal units (e^2/hbar nm^(2-d)), no checks."""
         rows = self.responses(self._currents())
-        tensor = Contributions(*(np.array([getattr(r, p) for r in rows]) for p in
-                           ("intraband", "intrinsic", "gradient", "disorder")), unit="")
-        return in_conductivity_unit(tensor, unit, d)
+        return Contributions(*(np.array([getattr(r, p) for r in rows]) for p in
+                               ("intraband", "intrinsic", "gradient", "disorder")), unit="")

@@ -52,6 +52,10 @@ def graded_faces(width: float, cells: int, first: float) -> np.ndarray:
     return faces * (width / faces[-1])
 
 
+#: Cells across a slab when the user gives none.
+DEFAULT_CELLS = 200
+
+
 @dataclass(frozen=True)
 class Slab:
     """A film or strip 0 < y < width along ``normal``, with one wall model per side.
@@ -61,7 +65,9 @@ class Slab:
     width : thickness W (nm), > 0
     specularity : p for both walls, a pair (p_bottom, p_top), or wall models
         (:class:`Fuchs`, :class:`Soffer`); p in [0, 1]
-    cells : number of cells across the sample (>= 2)
+    cells : number of cells across the sample (>= 2); default 200, which the solvers'
+        ``tol`` check may refine (bisecting every cell); a value given here is used as
+        it is (checked, never refined)
     wall_cell : size of the first cell at each wall (nm); default: a hundredth of the
         mean free path, so the mesh is fine within a few mean free paths of the walls,
         where S(y) varies fastest (measured convergence: docs/validation.md)
@@ -70,7 +76,7 @@ class Slab:
 
     width: float
     specularity: object = 0.0
-    cells: int = 200
+    cells: int | None = None
     wall_cell: float | None = None
     normal: object = "y"
 
@@ -78,6 +84,10 @@ class Slab:
         w = self.width
         if not isinstance(w, (int, float, np.floating, np.integer)) or not np.isfinite(w) or w <= 0:
             raise ValueError(f"width must be a positive length in nm, got {w!r}")
+        #: whether the user chose the cells (the tol check refines only the default)
+        object.__setattr__(self, "cells_given", self.cells is not None)
+        if self.cells is None:
+            object.__setattr__(self, "cells", DEFAULT_CELLS)
         if not isinstance(self.cells, (int, np.integer)) or self.cells < 2:
             raise ValueError(f"cells must be an integer >= 2, got {self.cells!r}")
         if self.wall_cell is not None and not (np.isfinite(self.wall_cell) and self.wall_cell > 0):

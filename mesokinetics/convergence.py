@@ -1,0 +1,434 @@
+"""A requested accuracy for every solver: error estimates from coarser resolutions,
+refinement until ``tol`` is met, and :class:`ConvergenceWarning` when it is not
+(docs/accuracy.md, "Error estimates and tol").
+
+Each numerical axis a (``angles``, ``polar``, ``azimuth``, ``radial_order``, ``bz_grid``,
+``bz_contour_points`` and the thermal ``energy_points``) is checked by solving again with
+it at 3/4 and 1/2 of its value n_a, every other axis unchanged: two equal steps, since
+these rules converge faster than any power of n. From a quantity v0, v1, v2 at the
+three resolutions (docs/accuracy.md):
+
+    d = |v0 - v1|,    r = ||v0 - v1|| / ||v1 - v2||    (max norms)
+    e_a = d r' / (1 - r')   if r < 1/2, r' = max(r, 1/8) (geometric convergence in equal
+                            steps: the error of v0 is the sum of the remaining steps,
+                            d (r + r^2 + ...); r is not trusted below 1/8, SLOWEST)
+    e_a = d                 otherwise (not yet asymptotic: the coarse step itself)
+
+The slab cells, second order, are checked on one nested mesh of half the cells, with
+r = 2^-2 for the halving. The estimate of a result is the sum of e_a over the axes,
+for any quantity computed from it (``Convergence.error_of``). Cells are compared on
+nested meshes: the coarse faces are every second face of the fine ones, so a cell
+average of the fine mesh restricts exactly onto the coarse mesh and the estimate is
+prolonged back cell by cell.
+
+The solver refines (doubles; cells: bisects) the axis with the largest estimate until
+the estimated relative error of the decisive quantities (the charge current, and the
+``observables`` the user passes) is below ``tol``, an axis reaches ``2**MAX_DOUBLINGS``
+times its start, or the time ``budget`` runs out; then ``converged`` is False and a
+:class:`ConvergenceWarning` names the axis. Axes the user set explicitly are estimated but
+never refined.
+
+This module is physics-neutral: the solvers give it a function that solves at given
+settings and one that extracts the decisive quantities.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+#: Doublings of one axis beyond its starting value before the solver gives up on it.
+MAX_DOUBLINGS = 3
+#: Below this ratio of successive level differences the convergence counts as geometric
+#: and is extrapolated; above it the estimate is the coarse step itself.
+GEOMETRIC = 0.5
+#: The smallest ratio r the extrapolation uses: the error is assumed to shrink by at most
+#: 8 per step of n/4. Coarse levels converge erratically (aliasing of the periodic
+#: trapezoid, grazing panels with one node each), and a measured r of 1e-3 from them
+#: made the estimate 5x optimistic on a Kubo grid; with r >= 1/8 it is 2.5x optimistic
+#: there and 10x pessimistic on the thinnest 3D film (docs/accuracy.md).
+SLOWEST = 0.125
+
+
+#: The smallest scale of a conductivity for the check (internal units, e^2/hbar nm^(2-d)):
+#: the conductance quantum e^2/h. Errors are relative to max(|sigma|, e^2/h), so the
+#: vanishing conductivity of a trivial insulator (1e-16 of rounding, or 5e-6 e^2/h of
+#: Brillouin-zone error on a coarse grid) is judged against the quantum of its Hall
+#: conductance, not against itself.
+CONDUCTIVITY_SCALE = 1 / (2 * np.pi)
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver could not meet its ``tol``: the message names the axis, the estimated
+    error and what stopped the refinement (a budget, the doubling cap or a value fixed by
+    the user)."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One numerical axis of a solve.
+
+    name : the option ('angles', 'polar', 'cells', 'energy_points', ...)
+    start : its starting value (the default or the user's)
+    minimum : the smallest value the coarse levels may use
+    fixed : set by the user: estimated, never refined
+    order : algebraic order of convergence when known (cells: 2), used when the second
+        coarse level is not available (r = 2^-order for a halving)
+    """
+
+    name: str
+    start: int
+    minimum: int
+    fixed: bool = False
+    order: float | None = None
+
+    def coarse(self, value: int, times: int = 1) -> int | None:
+        """The first (times = 1: 3/4 of the value) or second (times = 2: half of it)
+        coarser level, or None below the minimum. Two equal steps of n/4 below n: the
+        rules of these axes converge faster than any power of n, and the closer levels
+        keep the extrapolated estimate within a factor of a few of the true error
+        (docs/accuracy.md), where n/2 and n/4 overestimated it 10-10^4 times."""
+        v = int(value) - times * max(1, int(value) // 4)
+        return v if v >= self.minimum else None
+
+
+@dataclass
+class AxisLevels:
+    """The solutions an axis was checked on: its value there, the result at that value
+    and at its two coarser levels (None where below the minimum)."""
+
+    axis: Axis
+    value: int
+    results: tuple
+    relative: float = 0.0
+
+
+def _parents(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """The coarse cell holding each cell of the nested fine mesh (faces in nm)."""
+    centres = 0.5 * (fine[1:] + fine[:-1])
+    return np.clip(np.searchsorted(coarse, centres) - 1, 0, len(coarse) - 2)
+
+
+def _restrict(values: np.ndarray, fine, coarse) -> np.ndarray:
+    """Cell averages on the nested coarse mesh ``coarse`` (faces, nm) of values on ``fine``;
+    last axis = cells. Non-profile values pass unchanged."""
+    if fine is None or coarse is None or len(fine) == len(coarse):
+        return values
+    values = np.asarray(values)
+    if values.shape[-1:] != (len(fine) - 1,):
+        return values
+    parent = _parents(fine, coarse)
+    w = np.diff(fine)
+    flat = values.reshape(-1, values.shape[-1])
+    out = np.stack([np.bincount(parent, row * w, len(coarse) - 1) for row in flat])
+    out /= np.bincount(parent, w, len(coarse) - 1)
+    return out.reshape(values.shape[:-1] + (len(coarse) - 1,))
+
+
+def _prolong(values: np.ndarray, coarse, fine) -> np.ndarray:
+    """Piecewise-constant values on ``fine`` of cell values on the nested ``coarse``."""
+    if fine is None or coarse is None or len(fine) == len(coarse):
+        return values
+    values = np.asarray(values)
+    if values.shape[-1:] != (len(coarse) - 1,):
+        return values
+    return values[..., _parents(fine, coarse)]
+
+
+def _faces(result):
+    return getattr(result, "faces", None)
+
+
+def level_estimate(v0, v1, v2=None, *, order: float | None = None) -> np.ndarray:
+    """Absolute error estimate of v0 from the same quantity at the first (v1) and second
+    (v2, or None) coarser level (module docstring); same shape as v0."""
+    v0, v1 = np.asarray(v0, float), np.asarray(v1, float)
+    d = np.abs(v0 - v1)
+    step = float(np.max(d, initial=0.0))
+    if v2 is not None:
+        prev = float(np.max(np.abs(v1 - np.asarray(v2, float)), initial=0.0))
+        r = step / prev if prev > 0 else (0.0 if step == 0 else np.inf)
+    elif order is not None:
+        r = 2.0 ** -order
+    else:
+        r = np.inf
+    if r < GEOMETRIC:
+        r = max(r, SLOWEST) if v2 is not None else r
+        return d * (r / (1 - r))
+    return d
+
+
+@dataclass
+class Convergence:
+    """How a solver met (or did not meet) its ``tol``: ``result.convergence``.
+
+    tol : the requested relative accuracy
+    converged : the estimated relative error of the decisive quantities is below tol
+    numerics : the values finally used on every checked axis
+    estimates : estimated relative error per axis (of the decisive quantities, max norm
+        over them, each relative to its own scale)
+    fixed : axes set by the user (never refined)
+    reason : why refinement stopped short of tol ('' when converged)
+    solves : number of solves made (the result's and the coarse ones)
+    unchecked : axes whose coarse levels the solver refused or that have none, with the
+        message (checked on fewer levels, or not at all: the estimate then says nothing
+        about them, and ``converged`` is False)
+    """
+
+    tol: float
+    converged: bool
+    numerics: dict
+    estimates: dict
+    fixed: tuple
+    reason: str = ""
+    solves: int = 1
+    levels: list = field(default_factory=list, repr=False)
+    unchecked: dict = field(default_factory=dict)
+
+    @property
+    def error(self) -> float:
+        """The estimated relative error of the decisive quantities (sum over axes)."""
+        return float(sum(self.estimates.values()))
+
+    def error_of(self, final, fn: Callable, value=None) -> np.ndarray:
+        """Estimated absolute error of ``fn(final)`` (any float or array computed from a
+        result: a profile, a mean, a conductance), same shape: the sum over axes of
+        :func:`level_estimate` on the results each axis was checked on. ``value`` is
+        fn(final) when already computed."""
+        value = np.asarray(fn(final) if value is None else value, float)
+        total = np.zeros_like(value)
+        target = _faces(final)
+        for lev in self.levels:
+            rs = [r for r in lev.results if r is not None]
+            vals = [value if r is final else np.asarray(fn(r), float) for r in rs]
+            coarsest = _faces(rs[-1])
+            on = [_restrict(v, _faces(r), coarsest) for v, r in zip(vals, rs)]
+            est = level_estimate(*on, order=lev.axis.order) if len(on) >= 2 else np.zeros_like(on[0])
+            # an axis checked at other settings of a refined axis: its mesh is nested too
+            total = total + np.broadcast_to(_prolong(est, coarsest, target), value.shape)
+        return total
+
+    def as_dict(self) -> dict:
+        """A JSON-able summary (written into result files)."""
+        return {"tol": self.tol, "converged": self.converged, "numerics": dict(self.numerics),
+                "estimates": {k: float(v) for k, v in self.estimates.items()},
+                "error": self.error, "fixed": list(self.fixed), "reason": self.reason,
+                "solves": self.solves, "unchecked": dict(self.unchecked)}
+
+
+def _relative(probes0: Sequence, probes1: Sequence, probes2, order, faces,
+              floors: Sequence) -> float:
+    """Largest estimated relative error over the decisive quantities, each relative to
+    max(its max-norm scale, its floor) (quantities vanishing identically without a floor
+    are skipped)."""
+    worst = 0.0
+    for i, v0 in enumerate(probes0):
+        f0, f1 = faces[0], faces[1]
+        coarsest = faces[2] if probes2 is not None else f1
+        a = _restrict(v0, f0, coarsest)
+        b = _restrict(probes1[i], f1, coarsest)
+        c = None if probes2 is None else probes2[i]
+        scale = max(float(np.max(np.abs(v0), initial=0.0)), floors[i])
+        if scale == 0.0 or not np.isfinite(scale):
+            continue
+        est = level_estimate(a, b, c, order=order)
+        worst = max(worst, float(np.max(est, initial=0.0)) / scale)
+    return worst
+
+
+def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list],
+             axes: Sequence[Axis], *, tol: float, budget: float | None = None,
+             refine: Callable[[dict, Axis], dict] | None = None,
+             coarsen: Callable[[dict, Axis, int], dict | None] | None = None,
+             stacklevel: int = 3):
+    """Solve at the start values, check every axis on two coarser levels, refine until the
+    estimate meets ``tol`` (module docstring). Returns the finest result with
+    ``result.convergence`` set.
+
+    solve_at(settings) : a result at the settings {axis name: value}
+    probes(result) : the decisive quantities of a result: arrays, or (array, floor) pairs
+        whose floor is the smallest scale their error is measured against
+    refine(settings, axis) / coarsen(settings, axis, times) : the settings with one axis
+        doubled / at its first or second coarser level (None below its minimum); default:
+        twice the value / :meth:`Axis.coarse`
+    budget : seconds of wall time for the whole solve (None: no limit); a refinement that
+        would exceed it is not started
+    """
+    t0 = time.perf_counter()
+    cache: dict = {}
+    timing: dict = {}
+
+    def key(settings):
+        return tuple(sorted(settings.items()))
+
+    def solve(settings, quiet=False):
+        k = key(settings)
+        if k not in cache:
+            t = time.perf_counter()
+            if quiet:  # coarse levels: their validity warnings repeat or mislead
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cache[k] = solve_at(dict(settings))
+            else:
+                cache[k] = solve_at(dict(settings))
+            timing[k] = time.perf_counter() - t
+        return cache[k]
+
+    if coarsen is None:
+        def coarsen(settings, axis, times):
+            v = axis.coarse(settings[axis.name], times)
+            return None if v is None else {**settings, axis.name: v}
+    if refine is None:
+        def refine(settings, axis):
+            return {**settings, axis.name: 2 * settings[axis.name]}
+
+    settings = {a.name: int(a.start) for a in axes}
+    final = solve(settings)
+    probe_cache: dict = {}
+    floors: list = []
+
+    def probed(settings_):
+        k = key(settings_)
+        if k not in probe_cache:
+            got = probes(solve(settings_, quiet=True))
+            # a probe is an array, or (array, floor): the smallest scale of its error
+            pairs = [p if isinstance(p, tuple) else (p, 0.0) for p in got]
+            floors[:] = [float(f) for _, f in pairs]
+            probe_cache[k] = [np.asarray(v, float) for v, _ in pairs]
+        return probe_cache[k]
+
+    unchecked: dict = {}
+
+    def coarse_solve(settings_, axis):
+        """A coarse level, or None where the solver refuses it (e.g. a Kubo grid that
+        would exceed its point budget): the axis is then checked on fewer levels."""
+        if settings_ is None:
+            return None
+        try:
+            solve(settings_, quiet=True)
+            probed(settings_)
+        except (ValueError, ArithmeticError) as exc:
+            unchecked[axis.name] = f"{axis.name} = {settings_[axis.name]}: {exc}"
+            return None
+        return settings_
+
+    def check(axis, at):
+        unchecked.pop(axis.name, None)
+        first = coarsen(at, axis, 1)
+        if first is None:
+            unchecked[axis.name] = (f"{axis.name} = {at[axis.name]} has no coarser level to "
+                                    f"check it against (smallest {axis.minimum})")
+        half = coarse_solve(first, axis)
+        if half is None:
+            return AxisLevels(axis, at[axis.name], (solve(at),), 0.0)
+        quarter = coarse_solve(coarsen(at, axis, 2), axis)
+        rs = (solve(at), solve(half, quiet=True),
+              None if quarter is None else solve(quarter, quiet=True))
+        p0, p1 = probed(at), probed(half)
+        p2 = None if quarter is None else probed(quarter)
+        faces = [_faces(r) for r in rs]
+        if faces[2] is None:
+            faces[2] = faces[1]
+        rel = _relative(p0, p1, p2, axis.order, faces, floors)
+        return AxisLevels(axis, at[axis.name], rs, rel)
+
+    levels = {a.name: check(a, settings) for a in axes}
+    reason = ""
+    while True:
+        total = sum(lev.relative for lev in levels.values())
+        if total <= tol:
+            break
+        free = [lev for lev in levels.values() if not lev.axis.fixed]
+        pinned = [lev for lev in levels.values() if lev.axis.fixed]
+        if not free or sum(lev.relative for lev in pinned) >= tol:
+            worst = max(pinned or free, key=lambda lev: lev.relative)
+            reason = (f"{worst.axis.name} = {settings[worst.axis.name]} was set explicitly "
+                      f"(not refined); estimated relative error {total:.2g} > tol = {tol:g}: "
+                      f"raise {worst.axis.name}, or leave it out so the solver refines it")
+            break
+        worst = max(free, key=lambda lev: lev.relative)
+        a = worst.axis
+        if settings[a.name] >= a.start * 2 ** MAX_DOUBLINGS:
+            reason = (f"{a.name} reached {settings[a.name]} ({MAX_DOUBLINGS} doublings of "
+                      f"{a.start}) with an estimated relative error {total:.2g} > tol = {tol:g}")
+            break
+        nxt = refine(settings, a)
+        if budget is not None:
+            expected = 2.0 * timing.get(key(settings), 0.0)
+            if time.perf_counter() - t0 + expected > budget:
+                reason = (f"the budget of {budget:g} s stopped the refinement of {a.name} at "
+                          f"{settings[a.name]}: estimated relative error {total:.2g} > "
+                          f"tol = {tol:g}")
+                break
+        try:
+            refined = solve(nxt)
+        except (ValueError, ArithmeticError) as exc:  # e.g. a grid beyond its point budget
+            reason = (f"refining {a.name} to {nxt[a.name]} failed ({exc}); estimated "
+                      f"relative error {total:.2g} > tol = {tol:g}")
+            break
+        settings, final = nxt, refined
+        levels[a.name] = check(a, settings)
+    if not reason and unchecked:
+        reason = "not checked: " + "; ".join(unchecked.values())
+    converged = not reason
+    if reason:
+        warnings.warn(f"not converged to tol = {tol:g}: {reason}", ConvergenceWarning,
+                      stacklevel=stacklevel)
+    final.convergence = Convergence(
+        tol=float(tol), converged=converged, numerics=dict(settings),
+        estimates={name: float(lev.relative) for name, lev in levels.items()},
+        fixed=tuple(a.name for a in axes if a.fixed), reason=reason, solves=len(cache),
+        levels=list(levels.values()), unchecked=dict(unchecked))
+    return final
+
+
+def check_tol(tol) -> float | None:
+    """``tol`` validated: None (no estimate, no refinement) or a float in [1e-12, 0.5)."""
+    if tol is None:
+        return None
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(tol) or not 1e-12 <= tol < 0.5:
+        raise ValueError(f"tol must be a relative accuracy in [1e-12, 0.5) or None, got {tol!r}")
+    return float(tol)
+
+
+def check_budget(budget) -> float | None:
+    """``budget`` validated: None or a positive number of seconds."""
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(budget) or budget <= 0:
+        raise ValueError(f"budget must be a positive time in seconds or None, got {budget!r}")
+    return float(budget)
+
+
+class Estimated:
+    """Mixin of the result classes: ``convergence``, ``converged`` and the error
+    estimates attached to the contributions they return."""
+
+    #: how the solve met its tol (:class:`Convergence`), None for ``tol=None``
+    convergence: Convergence | None = None
+
+    @property
+    def converged(self) -> bool | None:
+        """True if the estimated error meets ``tol``; None when no estimate was made."""
+        return None if self.convergence is None else self.convergence.converged
+
+    def error_of(self, fn: Callable, value=None):
+        """Estimated absolute error of any quantity ``fn(result)`` (float or array), e.g.
+        ``r.error_of(lambda r: r.conductance_ratio())``; None for ``tol=None`` solves."""
+        if self.convergence is None:
+            return None
+        return self.convergence.error_of(self, fn, value)
+
+    def _estimated(self, parts, fn: Callable):
+        """``parts`` (Contributions of this result) with the error of their total, where
+        ``fn(result)`` computes the same Contributions on another result."""
+        if self.convergence is None:
+            return parts
+        return parts.with_error(self.convergence.error_of(self, lambda r: fn(r).total,
+                                                          parts.total))
