@@ -97,9 +97,11 @@ def test_doubling_cap_and_budget_stop_the_refinement_with_a_warning():
 
 
 def test_the_worst_axis_is_refined_first_and_others_keep_their_value():
-    axes = [Axis("a", 64, 4), Axis("b", 16, 4)]  # b carries 0.9^16, a 0.9^64
+    axes = [Axis("a", 96, 4), Axis("b", 16, 4)]  # b carries 0.9^16, a 0.9^96 = 4e-5
     r = converge(lambda s: Fake(s), _probes, axes, tol=1e-3)
-    assert r.settings["a"] == 64 and r.settings["b"] == 128 and r.convergence.converged
+    assert r.settings["a"] == 96 and r.settings["b"] == 128 and r.convergence.converged
+    # a was checked again at the refined b (its estimate there is unchanged: independent)
+    assert dict(r.convergence.levels[0].at) == {"a": 96, "b": 128}
 
 
 @pytest.mark.parametrize("bad", [0.0, -1e-3, 0.5, 2.0, float("nan"), "1e-3", True])

@@ -125,7 +125,8 @@ def _bulk_convergence(result) -> None:
     if conv is None:
         return
     levels = [AxisLevels(lev.axis, lev.value,
-                         tuple(None if r is None else r.bulk for r in lev.results), lev.relative)
+                         tuple(None if r is None else r.bulk for r in lev.results), lev.relative,
+                         lev.at)
               for lev in conv.levels]
     result.bulk.convergence = Convergence(conv.tol, conv.converged, conv.numerics,
                                           conv.estimates, conv.fixed, conv.reason, conv.solves,
@@ -289,18 +290,20 @@ def _faces_at(base: np.ndarray, cells: int) -> np.ndarray:
 
 def _cells_axis(slab: Slab) -> Axis:
     """The slab cells as an axis of the check: second order, coarsened onto nested
-    meshes (ceil(J / 2) cells), refined by bisection."""
+    meshes (ceil(J / 2), ceil(J / 4) cells), refined by bisection."""
     return Axis("cells", int(slab.cells), 4, fixed=bool(getattr(slab, "cells_given", True)),
                 order=2.0)
 
 
 def _coarsen_cells(settings: dict, axis: Axis, times: int) -> dict | None:
-    """Every axis by :meth:`Axis.coarse`; the cells to ceil(J / 2) nested cells, one level
-    (second order: r = 1/4 is known)."""
+    """Every axis by :meth:`Axis.coarse`; the cells to ceil(J / 2) and ceil(J / 4) nested
+    cells (second order: r' = max(r, 1/4))."""
     if axis.name != "cells":
         value = axis.coarse(settings[axis.name], times)
     else:
-        value = -(-settings["cells"] // 2) if times == 1 else None
+        value = settings["cells"]
+        for _ in range(times):
+            value = -(-value // 2)
     return None if value is None or value < axis.minimum else {**settings, axis.name: value}
 
 
