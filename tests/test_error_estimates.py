@@ -29,16 +29,8 @@ TOL = 1e-3  # the default
 NOISE = 1e-8  # relative errors below this are rounding: ratios there are not asserted
 
 
-@pytest.fixture(scope="module")
-def metal3d():
-    model = ParabolicBand(mass=1.0, dim=3)
-    return model, mk.PointDisorder.from_mean_free_path(model, MU, ELL)
-
-
-@pytest.fixture(scope="module")
-def metal2d():
-    model = ParabolicBand(mass=1.0, dim=2)
-    return model, mk.PointDisorder.from_mean_free_path(model, MU, ELL)
+# the same metals (l = 10 nm at mu = 0.2 eV) as the default-accuracy references
+from test_defaults_accuracy import metal2d, metal3d  # noqa: E402,F401  (pytest fixtures)
 
 
 def relative(value, reference):
@@ -415,18 +407,22 @@ def test_budget_stops_the_refinement_with_a_warning(metal2d):
     assert "budget" in r.convergence.reason
 
 
-@pytest.mark.parametrize("bad", [0.0, -1e-3, 0.5, float("nan"), "1e-3", True])
-def test_bad_tol_is_refused_by_every_solver(metal2d, metal3d, bad):
+def _every_finite_solver(metal2d, metal3d) -> list:
+    """Calls of the strip, wire and periodic-strip solvers taking the tol options."""
     m2, d2 = metal2d
     m3, d3 = metal3d
-    calls = [
+    return [
         lambda **kw: mk.solve_slab(m2, d2, mk.Strip(ELL, 0.0, cells=4), MU, (1.0, 0.0), **kw),
         lambda **kw: mk.solve_cross_section(m3, d3, mk.Rectangle(ELL, ELL, 0.0, cells=4), MU,
                                             (1.0, 0.0, 0.0), **kw),
         lambda **kw: mk.solve_periodic_strip(m2, d2, mk.PeriodicStrip(ELL, ELL, cells=4), MU,
                                              (1.0, 0.0), **kw),
     ]
-    for call in calls:
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, 0.5, float("nan"), "1e-3", True])
+def test_bad_tol_is_refused_by_every_solver(metal2d, metal3d, bad):
+    for call in _every_finite_solver(metal2d, metal3d):
         with pytest.raises(ValueError, match="tol must be"):
             call(tol=bad)
 
@@ -434,15 +430,7 @@ def test_bad_tol_is_refused_by_every_solver(metal2d, metal3d, bad):
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), float("nan"), "10", True])
 def test_bad_budget_is_refused_by_every_solver(metal2d, metal3d, bad):
     m2, d2 = metal2d
-    m3, d3 = metal3d
-    calls = [
-        lambda **kw: mk.solve_uniform(m2, d2, MU, (1.0, 0.0), **kw),
-        lambda **kw: mk.solve_slab(m2, d2, mk.Strip(ELL, 0.0, cells=4), MU, (1.0, 0.0), **kw),
-        lambda **kw: mk.solve_cross_section(m3, d3, mk.Rectangle(ELL, ELL, 0.0, cells=4), MU,
-                                            (1.0, 0.0, 0.0), **kw),
-        lambda **kw: mk.solve_periodic_strip(m2, d2, mk.PeriodicStrip(ELL, ELL, cells=4), MU,
-                                             (1.0, 0.0), **kw),
-    ]
-    for call in calls:
+    calls = [lambda **kw: mk.solve_uniform(m2, d2, MU, (1.0, 0.0), **kw)]
+    for call in calls + _every_finite_solver(metal2d, metal3d):
         with pytest.raises(ValueError, match="budget must be"):
             call(budget=bad)

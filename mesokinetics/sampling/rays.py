@@ -80,25 +80,42 @@ def _branch_normal_velocity(model: Model, phi: np.ndarray, band: np.ndarray, ran
     return _crossing_normal_velocity(model, dirs, band, rank, energy, numerics, normal)
 
 
+def _ranked_crossings(roots: RayRoots):
+    """The crossings sorted by (ray, band, radius) as (ray, band, radius, rank), rank =
+    the index of each crossing among those of its (ray, band), by radius."""
+    order = np.lexsort((roots.radius, roots.band, roots.ray))
+    ray, band, radius = roots.ray[order], roots.band[order], roots.radius[order]
+    first = np.ones(len(ray), bool)
+    first[1:] = (ray[1:] != ray[:-1]) | (band[1:] != band[:-1])
+    start = np.maximum.accumulate(np.where(first, np.arange(len(ray)), 0))
+    return ray, band, radius, np.arange(len(ray)) - start
+
+
 def _crossing_normal_velocity(model: Model, dirs: np.ndarray, band: np.ndarray, rank: np.ndarray,
                               energy: float, numerics: Numerics, normal: int) -> np.ndarray:
     """v_n . n (eV nm) at the ``rank``-th crossing (by radius) of ``band`` on each ray
     ``dirs`` (NaN where the ray has fewer crossings)."""
     roots = find_ray_roots(model, dirs, energy, numerics)
     out = np.full(len(dirs), np.nan)
-    order = np.lexsort((roots.radius, roots.band, roots.ray))
-    ray, bnd, rad = roots.ray[order], roots.band[order], roots.radius[order]
-    # rank of each crossing among those of its (ray, band), by radius
-    first = np.ones(len(ray), bool)
-    first[1:] = (ray[1:] != ray[:-1]) | (bnd[1:] != bnd[:-1])
-    start = np.maximum.accumulate(np.where(first, np.arange(len(ray)), 0))
-    rank_of = np.arange(len(ray)) - start
+    ray, bnd, rad, rank_of = _ranked_crossings(roots)
     hit = (bnd == band[ray]) & (rank_of == rank[ray])
     if np.any(hit):
         k = rad[hit, None] * dirs[ray[hit]]
         v = Bands(model, k).band_velocity[np.arange(len(k)), bnd[hit], normal]
         out[ray[hit]] = v
     return out
+
+
+def _illinois_step(a, b, fa, fb, c, fc, side):
+    """One Illinois update of the brackets [a, b] with the new point c, f(c) = fc: c
+    replaces the end of its sign, and the value of an end kept twice in a row is halved
+    (side: +1 / -1 for the end replaced last)."""
+    keep_b = np.sign(fc) == np.sign(fa)  # the root is in [c, b]: c replaces a
+    a, fa = np.where(keep_b, c, a), np.where(keep_b, fc, fa)
+    b, fb = np.where(keep_b, b, c), np.where(keep_b, fb, fc)
+    fb = np.where(keep_b & (side == 1), 0.5 * fb, fb)
+    fa = np.where(~keep_b & (side == -1), 0.5 * fa, fa)
+    return a, b, fa, fb, np.where(keep_b, 1, -1)
 
 
 def _illinois(f, a, b, fa, fb, xtol: float = 1e-12, max_iter: int = 100) -> np.ndarray:
@@ -123,12 +140,7 @@ def _illinois(f, a, b, fa, fb, xtol: float = 1e-12, max_iter: int = 100) -> np.n
             return c
         last = c
         fc = f(c)
-        keep_b = np.sign(fc) == np.sign(fa)  # the root is in [c, b]: c replaces a
-        a, fa = np.where(keep_b, c, a), np.where(keep_b, fc, fa)
-        b, fb = np.where(keep_b, b, c), np.where(keep_b, fb, fc)
-        fb = np.where(keep_b & (side == 1), 0.5 * fb, fb)
-        fa = np.where(~keep_b & (side == -1), 0.5 * fa, fa)
-        side = np.where(keep_b, 1, -1)
+        a, b, fa, fb, side = _illinois_step(a, b, fa, fb, c, fc, side)
         done = np.abs(fc) <= ftol
         a, b = np.where(done, c, a), np.where(done, c, b)
     return 0.5 * (a + b)
@@ -719,12 +731,7 @@ def _mirror_symmetric_rays(dirs: np.ndarray, roots: RayRoots, normal: int) -> bo
     mirror = cand[np.arange(len(phi)), np.argmin(gap, axis=1)]
     if np.max(np.min(gap, axis=1)) > MIRROR_TOL:
         return False
-    o = np.lexsort((roots.radius, roots.band, roots.ray))
-    ray, band, radius = roots.ray[o], roots.band[o], roots.radius[o]
-    first = np.ones(len(ray), bool)
-    first[1:] = (ray[1:] != ray[:-1]) | (band[1:] != band[:-1])
-    start = np.maximum.accumulate(np.where(first, np.arange(len(ray)), 0))
-    rank = np.arange(len(ray)) - start
+    ray, band, radius, rank = _ranked_crossings(roots)
     table = np.full((len(phi), int(band.max()) + 1, int(rank.max()) + 1), np.nan)
     table[ray, band, rank] = radius
     other = table[mirror]
@@ -813,12 +820,7 @@ def _pair_angles(model: Model, energy: float, normal: int, band: np.ndarray, sig
         done = np.abs(fc) <= ftol
         if np.all(done):
             break
-        keep_b = np.sign(fc) == np.sign(fa)  # the root is in [c, b]: c replaces a
-        a, fa = np.where(keep_b, c, a), np.where(keep_b, fc, fa)
-        b, fb = np.where(keep_b, b, c), np.where(keep_b, fb, fc)
-        fb = np.where(keep_b & (side == 1), 0.5 * fb, fb)
-        fa = np.where(~keep_b & (side == -1), 0.5 * fa, fa)
-        side = np.where(keep_b, 1, -1)
+        a, b, fa, fb, side = _illinois_step(a, b, fa, fb, c, fc, side)
         a, b = np.where(done, c, a), np.where(done, c, b)
         if np.all(np.abs(b - a) <= 4 * eps * np.maximum(np.abs(a), 1.0)):
             c = 0.5 * (a + b)
