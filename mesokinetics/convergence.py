@@ -356,27 +356,24 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
         half = coarse_solve(first, axis)
         if half is None:
             return AxisLevels(axis, at[axis.name], (solve(at),), 0.0, key(at))
+        rs = [solve(at), solve(half, quiet=True)]
         p0, p1 = probed(at), probed(half)
-        f0, f1 = _faces(solve(at)), _faces(solve(half, quiet=True))
-        if all(np.max(np.abs(_restrict(a, f0, f1) - b), initial=0.0)
-               <= EXACT * max(float(np.max(np.abs(a), initial=0.0)), f)
-               for a, b, f in zip(p0, p1, floors)):
-            # exact already (an isotropic film's azimuth): the difference is rounding and
-            # the second level would only confirm it
-            rs = (solve(at), solve(half, quiet=True))
-            return AxisLevels(axis, at[axis.name], rs,
-                              _relative(p0, p1, None, None, [_faces(r) for r in rs] * 2,
-                                        floors), key(at))
-        quarter = coarse_solve(coarsen(at, axis, 2), axis)
-        rs = (solve(at), solve(half, quiet=True),
-              None if quarter is None else solve(quarter, quiet=True))
-        p0, p1 = probed(at), probed(half)
-        p2 = None if quarter is None else probed(quarter)
+        f0, f1 = _faces(rs[0]), _faces(rs[1])
+        exact = all(np.max(np.abs(_restrict(a, f0, f1) - b), initial=0.0)
+                    <= EXACT * max(float(np.max(np.abs(a), initial=0.0)), f)
+                    for a, b, f in zip(p0, p1, floors))
+        # exact already (an isotropic film's azimuth): the difference is rounding and the
+        # second level would only confirm it
+        quarter = None if exact else coarse_solve(coarsen(at, axis, 2), axis)
+        probes_ = [p0, p1]
+        if quarter is not None:
+            rs.append(solve(quarter, quiet=True))
+            probes_.append(probed(quarter))
         faces = [_faces(r) for r in rs]
-        if faces[2] is None:
-            faces[2] = faces[1]
-        rel = _relative(p0, p1, p2, axis.order, faces, floors)
-        return AxisLevels(axis, at[axis.name], rs, rel, key(at))
+        # an exact axis: its rounding-level step itself (no extrapolation by the order)
+        rel = _relative(*probes_, *([None] if quarter is None else []),
+                        None if exact else axis.order, faces + faces[-1:], floors)
+        return AxisLevels(axis, at[axis.name], tuple(rs), rel, key(at))
 
     levels = {a.name: check(a, settings) for a in axes}
     reason = ""

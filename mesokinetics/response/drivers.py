@@ -21,8 +21,7 @@ import numpy as np
 from ..boltzmann.section import SectionProblem, SectionSolver
 from ..boltzmann.slab import METHODS, solve_slab_shell
 from ..boltzmann.uniform import mean_free_path, solve_shell
-from ..convergence import (CONDUCTIVITY_SCALE, Axis, AxisLevels, Convergence, check_budget,
-                           check_tol, converge)
+from ..convergence import CONDUCTIVITY_SCALE, Axis, check_budget, check_tol, converge
 from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics, resolve_numerics
@@ -90,6 +89,23 @@ def _axes(model: Model, num: Numerics, given: set, temperature: float, energy_po
     return axes
 
 
+def _accuracy_inputs(tol, budget, energy_points) -> tuple:
+    """(tol, budget, energy_points, energy_given) validated; energy_points None is the
+    default 24, refinable (energy_given False)."""
+    given = energy_points is not None
+    points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
+    return check_tol(tol), check_budget(budget), points, given
+
+
+def _finite_probes(ops: list) -> Callable:
+    """The decisive quantities of a finite sample: the current profile or map along the
+    field and the profiles or maps of ``ops``."""
+    def probes(result) -> list:
+        return [result._current_along_field()] + [result.density(op).total for op in ops]
+
+    return probes
+
+
 def _numerics_at(num: Numerics, settings: dict) -> Numerics:
     """``num`` with the Numerics fields among ``settings``."""
     known = {f.name for f in fields(Numerics)}
@@ -124,13 +140,9 @@ def _bulk_convergence(result) -> None:
     conv = result.convergence
     if conv is None:
         return
-    levels = [AxisLevels(lev.axis, lev.value,
-                         tuple(None if r is None else r.bulk for r in lev.results), lev.relative,
-                         lev.at)
+    levels = [replace(lev, results=tuple(None if r is None else r.bulk for r in lev.results))
               for lev in conv.levels]
-    result.bulk.convergence = Convergence(conv.tol, conv.converged, conv.numerics,
-                                          conv.estimates, conv.fixed, conv.reason, conv.solves,
-                                          levels, conv.unchecked)
+    result.bulk.convergence = replace(conv, levels=levels)
 
 
 def _map_nodes(items: list, solve: Callable, progress: Progress | None) -> list:
@@ -209,9 +221,7 @@ def solve_uniform(
         the serial ones
     """
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    tol, budget = check_tol(tol), check_budget(budget)
-    energy_given = energy_points is not None
-    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
+    tol, budget, energy_points, energy_given = _accuracy_inputs(tol, budget, energy_points)
     given = _given(numerics, options, None)
     num = resolve_numerics(numerics, options)
     check_resources(model, num)
@@ -351,9 +361,7 @@ def solve_slab(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    tol, budget = check_tol(tol), check_budget(budget)
-    energy_given = energy_points is not None
-    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
+    tol, budget, energy_points, energy_given = _accuracy_inputs(tol, budget, energy_points)
     normal = slab.normal_axis(model.dim)
     if field[normal] != 0:
         raise ValueError(
@@ -396,12 +404,10 @@ def solve_slab(
     if tol is None:
         return at({})
 
-    def probes(result: SlabResponse) -> list:
-        return [result._current_along_field()] + [result.density(op).total for op in ops]
-
     axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=False)
     axes.append(_cells_axis(slab))
-    result = converge(at, probes, axes, tol=tol, budget=budget, coarsen=_coarsen_cells)
+    result = converge(at, _finite_probes(ops), axes, tol=tol, budget=budget,
+                      coarsen=_coarsen_cells)
     _bulk_convergence(result)
     return result
 
@@ -439,10 +445,7 @@ def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, 
         return at({})
     tol, budget, ops, checked = check
 
-    def probes(result) -> list:
-        return [result._current_along_field()] + [result.density(op).total for op in ops]
-
-    result = converge(at, probes, checked, tol=tol, budget=budget, stacklevel=4)
+    result = converge(at, _finite_probes(ops), checked, tol=tol, budget=budget, stacklevel=4)
     _bulk_convergence(result)
     return result
 
@@ -492,9 +495,7 @@ def solve_cross_section(
     if not isinstance(section, CrossSection):
         raise TypeError(f"section must be a CrossSection, got {type(section).__name__}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    tol, budget = check_tol(tol), check_budget(budget)
-    energy_given = energy_points is not None
-    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
+    tol, budget, energy_points, energy_given = _accuracy_inputs(tol, budget, energy_points)
     if model.dim != 3:
         raise NotImplementedError(
             "solve_cross_section needs a 3D model (the cross-section is the plane normal to "
@@ -555,9 +556,7 @@ def solve_periodic_strip(
     if not isinstance(strip, PeriodicStrip):
         raise TypeError(f"strip must be a PeriodicStrip, got {type(strip).__name__}")
     mu, field, temperature = validate_inputs(model, disorder, mu, field, temperature)
-    tol, budget = check_tol(tol), check_budget(budget)
-    energy_given = energy_points is not None
-    energy_points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
+    tol, budget, energy_points, energy_given = _accuracy_inputs(tol, budget, energy_points)
     if model.dim != 2:
         raise NotImplementedError("solve_periodic_strip needs a 2D model; for a 3D wire use "
                                   "solve_cross_section")
