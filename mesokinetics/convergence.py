@@ -84,6 +84,8 @@ class Axis:
     fixed : set by the user: estimated, never refined
     order : algebraic order of convergence when known (cells: 2), used when the second
         coarse level is not available (r = 2^-order for a halving)
+    hint : what the user sets to change the axis, where that is not an option of the
+        same name (a cross-section's mesh: its cells or cell_size)
     """
 
     name: str
@@ -91,6 +93,7 @@ class Axis:
     minimum: int
     fixed: bool = False
     order: float | None = None
+    hint: str = ""
 
     def coarse(self, value: int, times: int = 1) -> int | None:
         """The first (times = 1: 3/4 of the value) or second (times = 2: half of it)
@@ -121,34 +124,62 @@ def _parents(fine: np.ndarray, coarse: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(coarse, centres) - 1, 0, len(coarse) - 2)
 
 
+def _cells(grid) -> int:
+    """Number of cells of a grid: slab faces (an array of J + 1 faces) or a mesh object
+    with ``cells``."""
+    return len(grid) - 1 if isinstance(grid, np.ndarray) else int(grid.cells)
+
+
+def _transfer(fine, coarse):
+    """(coarse cell of every fine cell, (Jc, J) averaging matrix or the fine cell widths
+    of nested slab meshes) between two grids of one sample, or None where there is
+    nothing to transfer (no grid, or the same one). A grid is an array of slab faces
+    (nested meshes), or a mesh object with ``parents_in(coarse)`` and
+    ``restriction(coarse)`` (a cross-section, :class:`SectionMesh`)."""
+    if fine is None or coarse is None or fine is coarse:
+        return None
+    if isinstance(fine, np.ndarray):
+        if len(fine) == len(coarse):
+            return None
+        return _parents(fine, coarse), np.diff(fine)
+    return fine.parents_in(coarse), fine.restriction(coarse)
+
+
 def _restrict(values: np.ndarray, fine, coarse) -> np.ndarray:
-    """Cell averages on the nested coarse mesh ``coarse`` (faces, nm) of values on ``fine``;
-    last axis = cells. Non-profile values pass unchanged."""
-    if fine is None or coarse is None or len(fine) == len(coarse):
+    """Cell averages on the coarse grid of values on the fine one (last axis = cells);
+    non-profile values pass unchanged."""
+    moved = _transfer(fine, coarse)
+    if moved is None:
         return values
     values = np.asarray(values)
-    if values.shape[-1:] != (len(fine) - 1,):
+    if values.shape[-1:] != (_cells(fine),):
         return values
-    parent = _parents(fine, coarse)
-    w = np.diff(fine)
+    parent, w = moved
+    n = _cells(coarse)
     flat = values.reshape(-1, values.shape[-1])
-    out = np.stack([np.bincount(parent, row * w, len(coarse) - 1) for row in flat])
-    out /= np.bincount(parent, w, len(coarse) - 1)
-    return out.reshape(values.shape[:-1] + (len(coarse) - 1,))
+    if isinstance(w, np.ndarray):  # nested slab meshes
+        out = np.stack([np.bincount(parent, row * w, n) for row in flat])
+        out /= np.bincount(parent, w, n)
+    else:
+        out = np.asarray(w @ flat.T).T
+    return out.reshape(values.shape[:-1] + (n,))
 
 
 def _prolong(values: np.ndarray, coarse, fine) -> np.ndarray:
-    """Piecewise-constant values on ``fine`` of cell values on the nested ``coarse``."""
-    if fine is None or coarse is None or len(fine) == len(coarse):
+    """Piecewise-constant values on ``fine`` of cell values on ``coarse``."""
+    moved = _transfer(fine, coarse)
+    if moved is None:
         return values
     values = np.asarray(values)
-    if values.shape[-1:] != (len(coarse) - 1,):
+    if values.shape[-1:] != (_cells(coarse),):
         return values
-    return values[..., _parents(fine, coarse)]
+    return values[..., moved[0]]
 
 
-def _faces(result):
-    return getattr(result, "faces", None)
+def _grid(result):
+    """The grid of a result's profiles or maps: slab faces, or a cross-section mesh
+    (``result.cell_grid``), None for a uniform result."""
+    return getattr(result, "cell_grid", None)
 
 
 def _factor(step: float, prev: float | None, order: float | None) -> float:
@@ -238,11 +269,11 @@ class Convergence:
         would compare different cells of the coarser meshes."""
         value = np.asarray(fn(final) if value is None else value, float)
         total = np.zeros_like(value)
-        target = _faces(final)
+        target = _grid(final)
         for lev in self.levels:
             rs = [r for r in lev.results if r is not None]
             vals = [value if r is final else np.asarray(fn(r), float) for r in rs]
-            est, on = _axis_estimate(vals, [_faces(r) for r in rs], lev.axis.order)
+            est, on = _axis_estimate(vals, [_grid(r) for r in rs], lev.axis.order)
             # an axis checked at other settings of a refined axis: its mesh is nested too
             total = total + np.broadcast_to(_prolong(est, on, target), value.shape)
         return total
@@ -358,7 +389,7 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
             return AxisLevels(axis, at[axis.name], (solve(at),), 0.0, key(at))
         rs = [solve(at), solve(half, quiet=True)]
         p0, p1 = probed(at), probed(half)
-        f0, f1 = _faces(rs[0]), _faces(rs[1])
+        f0, f1 = _grid(rs[0]), _grid(rs[1])
         exact = all(np.max(np.abs(_restrict(a, f0, f1) - b), initial=0.0)
                     <= EXACT * max(float(np.max(np.abs(a), initial=0.0)), f)
                     for a, b, f in zip(p0, p1, floors))
@@ -369,7 +400,7 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
         if quarter is not None:
             rs.append(solve(quarter, quiet=True))
             probes_.append(probed(quarter))
-        faces = [_faces(r) for r in rs]
+        faces = [_grid(r) for r in rs]
         # an exact axis: its rounding-level step itself (no extrapolation by the order)
         rel = _relative(*probes_, *([None] if quarter is None else []),
                         None if exact else axis.order, faces + faces[-1:], floors)
@@ -396,9 +427,10 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
         pinned = [lev for lev in levels.values() if lev.axis.fixed]
         if not free or sum(lev.relative for lev in pinned) >= tol:
             worst = max(pinned or free, key=lambda lev: lev.relative)
+            what = worst.axis.hint or worst.axis.name
             reason = (f"{worst.axis.name} = {settings[worst.axis.name]} was set explicitly "
                       f"(not refined); estimated relative error {total:.2g} > tol = {tol:g}: "
-                      f"raise {worst.axis.name}, or leave it out so the solver refines it")
+                      f"raise {what}, or leave it out so the solver refines it")
             break
         worst = max(free, key=lambda lev: lev.relative)
         a = worst.axis

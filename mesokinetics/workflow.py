@@ -26,6 +26,7 @@ import numpy as np
 from . import operators as ops
 from .disorder import PointDisorder
 from .samples import Fuchs, PeriodicStrip, Rectangle, Slab, Soffer, disk
+from .samples.section import DISK_CELL_SIZE
 from .samples.slab import DEFAULT_CELLS
 from .io.config import DEFAULT_SECTION_CELLS, Config, ConfigError, load_config
 from .io.results import PARTS, Result
@@ -108,13 +109,17 @@ def _wall(spec: dict):
     return Fuchs(spec.get("specularity", 0.0))
 
 
-def _section_cells(numerics: dict) -> tuple[int, int]:
-    return tuple(numerics.get("section_cells") or DEFAULT_SECTION_CELLS)
+def _section_cells(numerics: dict) -> tuple[int, int] | None:
+    """numerics.section_cells, or None: the sample's default, which tol may refine."""
+    cells = numerics.get("section_cells")
+    return None if not cells else tuple(cells)
 
 
-def _circle_cell_size(geo: dict, numerics: dict) -> float:
-    """Triangle size (nm) of a circular section: numerics.cell_size, default radius / 8."""
-    return float(numerics.get("cell_size") or geo["radius"] / 8.0)
+def _circle_cell_size(geo: dict, numerics: dict) -> float | None:
+    """Triangle size (nm) of a circular section: numerics.cell_size, or None: the disk's
+    default (radius / 10), which tol may refine."""
+    size = numerics.get("cell_size")
+    return None if not size else float(size)
 
 
 def _mesh_cells(geo: dict, numerics: dict) -> int | None:
@@ -126,8 +131,9 @@ def _mesh_cells(geo: dict, numerics: dict) -> int | None:
         return numerics.get("cells") or DEFAULT_CELLS
     if kind == "wire" and geo.get("section") == "circle":
         # equilateral triangles of side h fill the disk: pi R^2 / (sqrt(3)/4 h^2)
-        return int(7.26 * (geo["radius"] / _circle_cell_size(geo, numerics)) ** 2) + 1
-    na, nb = _section_cells(numerics)
+        size = _circle_cell_size(geo, numerics) or DISK_CELL_SIZE * geo["radius"]
+        return int(7.26 * (geo["radius"] / size) ** 2) + 1
+    na, nb = _section_cells(numerics) or DEFAULT_SECTION_CELLS
     return na * nb
 
 

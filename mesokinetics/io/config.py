@@ -314,9 +314,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "section_cells": Key("ints", "", OPTIONAL, low=1, high=MAX_SECTION_CELLS, length=2,
                              doc="cells along the two coordinates of a rectangular wire section "
                                  "(width, height) or of a periodic strip (length, width) "
-                                 "(default [32, 32])"),
+                                 "(default [32, 32], which numerics.tol may refine; cells given "
+                                 "are only checked)"),
         "cell_size": Key("float", "nm", OPTIONAL, low=0, open_low=True,
-                         doc="triangle size of a circular wire section (default radius / 8; "
+                         doc="triangle size of a circular wire section (default radius / 10, "
+                             "which numerics.tol may refine; a size given is only checked; "
                              f"at least radius / {MAX_RADIUS_CELLS})"),
         "bz_grid": Key("int", "", OPTIONAL, low=4, high=100000,
                        doc="Brillouin-zone grid per reciprocal direction (lattice models; default 96 in 2D, 24 in 3D)"),

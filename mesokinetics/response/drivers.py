@@ -98,10 +98,42 @@ def _accuracy_inputs(tol, budget, energy_points) -> tuple:
 
 
 def _finite_probes(ops: list) -> Callable:
-    """The decisive quantities of a finite sample: the current profile or map along the
-    field and the profiles or maps of ``ops``."""
+    """The decisive quantities of a film or strip: the current profile along the field
+    and the profiles of ``ops``."""
     def probes(result) -> list:
         return [result._current_along_field()] + [result.density(op).total for op in ops]
+
+    return probes
+
+
+def _section_moments(result, values: np.ndarray) -> np.ndarray:
+    """int v dA and the first moments int (a - a0) v dA / L_a (L_a the half extent of
+    the section along a, a0 its centre) of a map v over the cells of a cross-section."""
+    xy, area = result.centers, result.cell_sizes()
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    weights = [np.ones(len(area))] + [(xy[:, i] - 0.5 * (lo[i] + hi[i])) / (0.5 * (hi[i] - lo[i]))
+                                      for i in range(2)]
+    return np.array([np.sum(w * values * area) for w in weights])
+
+
+def _section_probes(ops: list) -> Callable:
+    """The decisive quantities of a wire or periodic strip: the total current and the
+    integral and first moments of the maps of ``ops`` (:func:`_section_moments`, each
+    against the floor int |v| dA, so a moment that vanishes by symmetry is judged on the
+    map's size, not on its own rounding). Integrals, not maps cell by cell: a map on a 2D
+    mesh converges at first order or less in the cell size at fixed angles (the ray
+    effects of discrete ordinates: a square wire's current map is 2.0e-3 and 1.3e-3 off
+    at 32 and 64 cells against 128, its integral 1.6e-5 and 3.3e-6), and the coarser
+    meshes of a curved section are not nested, so cell values compare only through a
+    restriction whose own mismatch is 1-2 % at every cell size (docs/accuracy.md). The
+    maps still get their estimates (``.error``) from the same levels."""
+    def probes(result) -> list:
+        out = [result._integrated_current()]
+        for op in ops:
+            v = result.density(op).total
+            out.append((_section_moments(result, v),
+                        float(np.sum(np.abs(v) * result.cell_sizes()))))
+        return out
 
     return probes
 
@@ -306,12 +338,13 @@ def _cells_axis(slab: Slab) -> Axis:
 
 
 def _coarsen_cells(settings: dict, axis: Axis, times: int) -> dict | None:
-    """Every axis by :meth:`Axis.coarse`; the cells to ceil(J / 2) and ceil(J / 4) nested
-    cells (second order: r' = max(r, 1/4))."""
-    if axis.name != "cells":
+    """Every axis by :meth:`Axis.coarse`; the slab cells to ceil(J / 2) and ceil(J / 4)
+    nested cells, a cross-section's mesh to 2 and 4 times coarser (second order:
+    r' = max(r, 1/4))."""
+    if axis.name not in ("cells", "mesh"):
         value = axis.coarse(settings[axis.name], times)
     else:
-        value = settings["cells"]
+        value = settings[axis.name]
         for _ in range(times):
             value = -(-value // 2)
     return None if value is None or value < axis.minimum else {**settings, axis.name: value}
@@ -412,6 +445,21 @@ def solve_slab(
     return result
 
 
+#: the start value of the mesh axis of cross-sections: its coarse levels 2 and 1 are
+#: meshes 2 and 4 times coarser, a refinement (8) one twice finer
+MESH_START = 4
+
+
+def _mesh_axis(sample) -> Axis:
+    """The mesh of a cross-section as an axis of the check: second order (measured: a
+    square wire's ratio -2.8e-4, -6.3e-5, -1.6e-5 at 8, 16, 32 cells; a disk's -8.1e-3,
+    -2.0e-3, -5.1e-4 at h = 0.2, 0.1, 0.05 l), coarsened to meshes 2 and 4 times
+    coarser, refined twice finer; fixed when the user chose the mesh. Its value is the
+    resolution in quarters of the sample's mesh: 4 the mesh as given, 8 twice finer."""
+    return Axis("mesh", MESH_START, 1, fixed=bool(sample.mesh_given), order=2.0,
+                hint="the resolution of the section's mesh (its cells, or a disk's cell_size)")
+
+
 def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, energy_points,
                    num, grazing_axis, axes, wire_axis, sample_name, outer, progress, check,
                    scheduler=None):
@@ -419,14 +467,22 @@ def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, 
     graded towards ``grazing_axis``, the sample's mesh in the coordinates ``axes``, and
     the section problem on every energy node (outer = (rtol, maxiter, precondition) of
     the outer GMRES); ``check`` = (tol, budget, observables, numerical axes) or None.
-    The mesh is not among the checked axes (docs/accuracy.md)."""
-    mesh = sample.section_mesh(axes)
-    walls = sample.wall_models(mesh.region_names)
+    The mesh is one more checked axis ("mesh", :func:`_mesh_axis`): the sample at the
+    resolution mesh / MESH_START (:meth:`CrossSection.at_resolution`)."""
+    meshes: dict = {}  # mesh value -> (sample, mesh, wall models), built once each
     rtol, maxiter, precondition = outer
     give = _once(progress)
 
+    def meshed(value: int):
+        if value not in meshes:
+            at_res = sample if value == MESH_START else sample.at_resolution(value / MESH_START)
+            mesh = at_res.section_mesh(axes)
+            meshes[value] = (at_res, mesh, at_res.wall_models(mesh.region_names))
+        return meshes[value]
+
     def at(settings: dict):
         n = _numerics_at(num, settings)
+        at_res, mesh, walls = meshed(settings.get("mesh", MESH_START))
         bulk, mfp = bulk_reference(model, disorder, mu, field, temperature,
                                    settings.get("energy_points", energy_points), n,
                                    grazing_axis, sample_name,
@@ -439,13 +495,14 @@ def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, 
 
         nodes = _finite_nodes(bulk, solve, give())
         return result_cls(model, disorder, mu, field, temperature, nodes, bulk, mfp,
-                          section=sample, mesh=mesh, wire_axis=wire_axis)
+                          section=at_res, mesh=mesh, wire_axis=wire_axis)
 
     if check is None:
         return at({})
     tol, budget, ops, checked = check
-
-    result = converge(at, _finite_probes(ops), checked, tol=tol, budget=budget, stacklevel=4)
+    checked = list(checked) + [_mesh_axis(sample)]
+    result = converge(at, _section_probes(ops), checked, tol=tol,
+                      budget=budget, coarsen=_coarsen_cells, stacklevel=4)
     _bulk_convergence(result)
     return result
 
@@ -480,8 +537,11 @@ def solve_cross_section(
         along a coordinate axis, the wire axis; the cross-section is the plane normal to it.
     section : :class:`~mesokinetics.Rectangle`, :class:`~mesokinetics.GmshSection` (see
         :func:`~mesokinetics.disk`, :func:`~mesokinetics.polygon`)
-    tol, observables, budget : as in :func:`~mesokinetics.solve_slab` (the current map and
-        the maps of ``observables``); the mesh is not among the checked axes
+    tol, observables, budget : as in :func:`~mesokinetics.solve_slab`; the decisive
+        quantities are the total current and the integrals and first moments of the maps
+        of ``observables`` (drivers._section_probes); the mesh is one more axis, checked
+        on meshes 2 and 4 times coarser and refined twice finer (fixed when the section
+        was given its ``cells`` or ``cell_size``)
     rtol, maxiter : tolerance and iteration cap of the outer GMRES solve
     precondition : use the diffusion preconditioner (False: plain GMRES, for studies)
     scheduler : as in :func:`~mesokinetics.solve_uniform` (the bulk's Fermi sea)

@@ -15,7 +15,7 @@ along y, (z, x); along z, (x, y) (right-handed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,6 +25,11 @@ from .slab import graded_faces
 from .walls import as_wall
 
 SIDES = ("left", "right", "bottom", "top")
+#: cells along each coordinate of a Rectangle or PeriodicStrip given no ``cells``
+DEFAULT_SECTION_CELLS = 32
+#: triangle size of a disk given no ``cell_size``, in units of its radius (the square
+#: wire's 32 cells and this disk's both meet 1e-3 by about 2x, docs/accuracy.md)
+DISK_CELL_SIZE = 0.1
 
 
 def cross_axes(wire_axis: int) -> tuple[int, int]:
@@ -41,11 +46,26 @@ def _check_lengths(sample, names) -> None:
 
 
 def _cell_pair(cells) -> tuple[int, int]:
-    """Cells along the two coordinates from one positive integer or a pair."""
+    """Cells along the two coordinates from one positive integer or a pair (None: the
+    default, :data:`DEFAULT_SECTION_CELLS` each)."""
+    if cells is None:
+        cells = DEFAULT_SECTION_CELLS
     pair = cells if isinstance(cells, (tuple, list)) else (cells, cells)
     if len(pair) != 2 or any(not isinstance(c, (int, np.integer)) or c < 1 for c in pair):
         raise ValueError(f"cells must be a positive integer or a pair, got {cells!r}")
     return tuple(int(c) for c in pair)
+
+
+def _scaled_cells(cells: tuple, factor: float) -> tuple:
+    """The cells of a mesh ``factor`` times finer (at least one)."""
+    return tuple(max(1, int(round(c * factor))) for c in cells)
+
+
+def _check_factor(factor) -> float:
+    if not isinstance(factor, (int, float, np.floating, np.integer)) or not np.isfinite(factor) \
+            or factor <= 0:
+        raise ValueError(f"the resolution factor must be a positive number, got {factor!r}")
+    return float(factor)
 
 
 def _walls_from(spec, names) -> dict:
@@ -81,6 +101,14 @@ class CrossSection:
     def wall_models(self, names) -> tuple:
         return tuple(self.walls[n] for n in names)
 
+    #: whether the user chose the mesh (the tol check then never refines it)
+    mesh_given: bool = True
+
+    def at_resolution(self, factor: float) -> "CrossSection":
+        """The same sample meshed ``factor`` times finer along each coordinate (0.5: cells
+        twice as large): the levels of the mesh check of the solvers (docs/accuracy.md)."""
+        raise NotImplementedError(f"{type(self).__name__} has no mesh resolution to change")
+
 
 @dataclass(frozen=True)
 class Rectangle(CrossSection):
@@ -94,7 +122,8 @@ class Rectangle(CrossSection):
     walls : one wall model (number p or :class:`~mesokinetics.samples.walls.WallModel`) for
         all sides, four in the order (left a=0, right a=width, bottom b=0, top b=height),
         or a dict over those names (missing sides diffuse)
-    cells : (cells along a, cells along b), or one number for both
+    cells : (cells along a, cells along b), or one number for both; None (default): 32 x
+        32, which the solvers' ``tol`` check may refine (cells given are only checked)
     wall_cell : size (nm) of the first cell at each wall; cells grow geometrically towards
         the centre (uniform if None or >= the uniform size)
     """
@@ -102,13 +131,19 @@ class Rectangle(CrossSection):
     width: float
     height: float
     walls: object = 0.0
-    cells: object = 32
+    cells: object = None
     wall_cell: float | None = None
 
     def __post_init__(self):
         _check_lengths(self, ("width", "height"))
+        object.__setattr__(self, "mesh_given", self.cells is not None)
         object.__setattr__(self, "cells", _cell_pair(self.cells))
         object.__setattr__(self, "walls", _walls_from(self.walls, SIDES))
+
+    def at_resolution(self, factor: float) -> "Rectangle":
+        factor = _check_factor(factor)
+        wall = None if self.wall_cell is None else self.wall_cell / factor
+        return replace(self, cells=_scaled_cells(self.cells, factor), wall_cell=wall)
 
     def faces(self):
         """Cell faces along a and b (nm)."""
@@ -133,13 +168,26 @@ class GmshSection(CrossSection):
     (a number p, a WallModel, or one value for all). Specular walls must be normal to a
     cross-section axis (curved walls: diffuse only). Exterior faces in no physical line
     form the region "wall".
+
+    size_factor : Gmsh's ``Mesh.MeshSizeFactor``, a factor on every mesh size of the
+        script (the levels of the solvers' mesh check use 2 and 4)
+    mesh_given : False lets the solvers' ``tol`` check refine the mesh (a :func:`disk` or
+        :func:`polygon` given no ``cell_size``)
     """
 
     geo: str
     walls: object = 0.0
+    size_factor: float = 1.0
+    mesh_given: bool = True
+
+    def at_resolution(self, factor: float) -> "GmshSection":
+        return replace(self, size_factor=self.size_factor / _check_factor(factor))
 
     def fipy_mesh(self):
-        mesh = gmsh2d(self.geo)
+        geo = self.geo
+        if self.size_factor != 1.0:  # appended: it scales the sizes of any script
+            geo += f"\nMesh.MeshSizeFactor = {float(self.size_factor)!r};\n"
+        mesh = gmsh2d(geo)
         object.__setattr__(self, "_names", tuple(mesh.physicalFaces))
         return mesh
 
@@ -161,9 +209,12 @@ class GmshSection(CrossSection):
         return tuple(self._wall_dict[n] for n in names)
 
 
-def disk(radius: float, cell_size: float, walls=0.0) -> GmshSection:
+def disk(radius: float, cell_size: float | None = None, walls=0.0) -> GmshSection:
     """Circular cross-section of ``radius`` (nm) centred at the origin, one wall region
-    "wall", triangles of size ``cell_size`` (nm)."""
+    "wall", triangles of size ``cell_size`` (nm; None: a tenth of the radius, which the
+    solvers' ``tol`` check may refine)."""
+    given = cell_size is not None
+    cell_size = DISK_CELL_SIZE * radius if cell_size is None else cell_size
     geo = f"""
     h = {cell_size}; R = {radius};
     Point(1) = {{0, 0, 0, h}}; Point(2) = {{R, 0, 0, h}}; Point(3) = {{0, R, 0, h}};
@@ -173,7 +224,7 @@ def disk(radius: float, cell_size: float, walls=0.0) -> GmshSection:
     Line Loop(5) = {{1, 2, 3, 4}}; Plane Surface(6) = {{5}};
     Physical Line("wall") = {{1, 2, 3, 4}}; Physical Surface("inside") = {{6}};
     """
-    return GmshSection(geo, walls)
+    return GmshSection(geo, walls, mesh_given=given)
 
 
 def polygon(points, names, cell_size: float, walls=0.0) -> GmshSection:
@@ -207,7 +258,8 @@ class PeriodicStrip(CrossSection):
     length, width : nm (length: the period along x)
     walls : wall models of the regions ("bottom" y = 0, "top" y = width, "notch"): one
         value, a sequence in that order, or a dict (missing names diffuse)
-    cells : (cells along x, cells along y), or one number for both
+    cells : (cells along x, cells along y), or one number for both; None (default): 32 x
+        32, which the solvers' ``tol`` check may refine (cells given are only checked)
     notches : rectangles (x0, x1, y0, y1) in nm removed from the domain (cells whose
         centres lie inside); a rectangle touching y = 0 or width is a notch, one inside
         a hole. Put their edges on cell faces.
@@ -220,18 +272,35 @@ class PeriodicStrip(CrossSection):
     length: float
     width: float
     walls: object = 0.0
-    cells: object = 32
+    cells: object = None
     notches: tuple = ()
     local_walls: bool = True
 
     def __post_init__(self):
         _check_lengths(self, ("length", "width"))
+        object.__setattr__(self, "mesh_given", self.cells is not None)
         object.__setattr__(self, "cells", _cell_pair(self.cells))
         notches = tuple(tuple(float(v) for v in r) for r in self.notches)
         if any(len(r) != 4 or r[1] <= r[0] or r[3] <= r[2] for r in notches):
             raise ValueError("notches are rectangles (x0, x1, y0, y1) with x0 < x1, y0 < y1")
         object.__setattr__(self, "notches", notches)
         object.__setattr__(self, "walls", _walls_from(self.walls, ("bottom", "top", "notch")))
+
+    def at_resolution(self, factor: float) -> "PeriodicStrip":
+        """As :meth:`CrossSection.at_resolution`; refused (ValueError) where a notch edge
+        would not lie on a cell face of the new mesh (the notch would change shape)."""
+        cells = _scaled_cells(self.cells, _check_factor(factor))
+        if cells[0] < 2:  # one column would be its own upwind neighbour across the period
+            raise ValueError(f"a periodic unit cell needs at least 2 cells along x, got "
+                             f"{cells[0]} at {factor:g} times the {self.cells} mesh")
+        spacing = (self.length / cells[0], self.width / cells[1])
+        for notch in self.notches:
+            for edge, h in zip(notch, (spacing[0],) * 2 + (spacing[1],) * 2):
+                if abs(edge / h - round(edge / h)) > 1e-9 * max(1.0, abs(edge / h)):
+                    raise ValueError(
+                        f"the notch edge at {edge:g} nm is not on a face of the {cells} mesh "
+                        f"(spacing {h:g} nm): the notch would change shape")
+        return replace(self, cells=cells)
 
     def fipy_mesh(self):
         nx, ny = self.cells
