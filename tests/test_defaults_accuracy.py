@@ -257,12 +257,11 @@ def _thermal_average_of_zero_temperature_solves(mu, temperature, disorder):
 def test_finite_temperature_edelstein_with_default_arguments():
     """Rashba 2DEG (m = 1, alpha = 0.1 eV nm, tau = 100 fs at mu), mu = 0.05 eV, 100 K: the
     band crossing lies 5.8 kT below mu and shifts <s_y> by -3.96e-4 relative. Default
-    solve (24 nodes, uncut window): measured 2.1e-4 from the thermal average of T = 0
-    solves, within the 1e-3 target but 54 % of the shift. The rule cut at the critical
-    energies (ring bottom, crossing), the same 24 T = 0 solves: 1.6e-6 (4.0e-3 of the
-    shift); it is not the default because it degrades a 2D band edge at mu tenfold
-    (docs/accuracy.md). Tolerances: 1e-3 (the target) on the solver, 1e-2 of the shift
-    on the cut rule."""
+    solve (24 nodes, the window cut at the critical energies, ring bottom and crossing):
+    measured 1.57e-6 from the thermal average of T = 0 solves (4.0e-3 of the shift; the
+    uncut window of before: 2.1e-4, 54 % of the shift). The same 24 nodes summed here by
+    hand from T = 0 solves. Tolerances: 1e-3 (the target) on the solver, 1e-2 of the
+    shift on the cut rule by hand."""
     mu, temperature = 0.05, 100.0
     disorder = mk.PointDisorder.from_tau(EDELSTEIN, mu, 100.0)
     op = ops.spin(EDELSTEIN, "y")
