@@ -1,6 +1,6 @@
 """Cost and honesty of ``tol`` (issue 12, items 1-2): plain script, prints markdown tables.
 
-    python benchmarks/bench_tol.py [--quick] [--honesty] [--scan] [--json FILE]
+    python benchmarks/bench_tol.py [--quick] [--honesty] [--scan] [--profile] [--json FILE]
 
 1. Cost (default): on a handful of the references of tests/test_defaults_accuracy.py, the
    wall time of
@@ -25,6 +25,12 @@
    cores; the table is in docs/accuracy.md, "Error estimates and tol".
 3. ``--scan``: the coordinate scan that found HAND_TUNED (each axis lowered in turn over a
    ladder of values, the others held, as long as the error stays below 1e-3; twice).
+4. ``--profile``: where the levels of each cost case spend their time: every solve of one
+   adaptive solve (its settings and seconds), then cProfile of the whole adaptive solve
+   and its estimate, the package functions by cumulative time (``--top`` rows;
+   ``--quick`` leaves out the slow case). The work shared between levels
+   (mesokinetics.sampling.RayMemo, mesokinetics.response.uniform.LevelCache) shows
+   there as the levels whose bulk or ray grids are not recomputed.
 
 Units as in the package: lengths nm, energies eV, fields V/nm.
 """
@@ -586,6 +592,40 @@ def cost(quick: bool) -> list[dict]:
     return rows
 
 
+def profile(quick: bool, top: int = 25) -> dict:
+    """Per cost case: the solves of one adaptive solve (settings, seconds) and the cProfile
+    of another (solve, quantity and estimate), the ``top`` functions of the package by
+    cumulative time (module docstring, item 4)."""
+    import cProfile
+    import io
+    import pstats
+
+    out = {}
+    for case in cost_cases():
+        if quick and case.slow:
+            continue
+        quiet(case.make())  # first use: imports, numba kernels, model caches
+        with Instrumented() as ins:
+            r, _ = quiet(case.make())
+        print(f"\n### {case.name}: {len(ins.solves)} solves, "
+              f"{sum(t for _, t in ins.solves):.2f} s, probes {ins.probes:.2f} s\n")
+        for settings, seconds in ins.solves:
+            print(f"    {settings}: {seconds:.3f} s")
+        prof = cProfile.Profile()
+        prof.enable()
+        r, _ = quiet(case.make())
+        quiet(lambda: (case.quantity(r), case.estimate(r)))
+        prof.disable()
+        text = io.StringIO()
+        stats = pstats.Stats(prof, stream=text)
+        stats.sort_stats("cumulative").print_stats("mesokinetics", top)
+        report = text.getvalue()  # from the table's header on (pstats' preamble left out)
+        print(report[report.find("   ncalls"):] if "   ncalls" in report else report)
+        out[case.name] = {"solves": [(dict(s), t) for s, t in ins.solves],
+                          "probes": ins.probes}
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="best of 1, leave out the slow case")
@@ -594,6 +634,9 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="*", help="honesty groups: film strip soffer-film "
                         "soffer-strip fm-strip edelstein square-wire disk-wire orbital")
     parser.add_argument("--scan", action="store_true", help="re-derive HAND_TUNED")
+    parser.add_argument("--profile", action="store_true",
+                        help="the solves of each level and cProfile of one adaptive solve")
+    parser.add_argument("--top", type=int, default=25, help="--profile: functions listed")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
     args = parser.parse_args(argv)
     print(f"mesokinetics {mk.__version__}, numpy {np.__version__}, Python "
@@ -608,6 +651,8 @@ def main(argv=None) -> None:
             best, err = scan(case, case.reference())
             out["scan"][case.name] = {"numerics": best, "error": err}
             print(f"| {case.name} | {best} | {err:.2e} |", flush=True)
+    elif args.profile:
+        out["profile"] = profile(args.quick, args.top)
     elif args.honesty:
         print("| reference | true rel. error | estimated | est/true | converged | numerics | "
               "solves | wall (s) |\n|---|---|---|---|---|---|---|---|")

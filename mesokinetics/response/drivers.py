@@ -30,13 +30,13 @@ from ..operators import as_operator
 from ..quadrature import KB_EV_K, thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..preflight import check_resources
-from ..sampling import critical_energies, sample, sampler_of
+from ..sampling import RayMemo, critical_energies, ray_memo, sample, sampler_of
 from ..sampling.brillouin import bz_options
 from ..validation import validate_energy_points, validate_inputs
 from ..validity import check_nodes
 from .finite import PeriodicStripResponse, SectionResponse, SlabResponse
 from .nodes import EnergyNode, FiniteNode
-from .uniform import UniformResponse
+from .uniform import LevelCache, UniformResponse
 
 Progress = Callable[[int, int], None]
 
@@ -210,19 +210,29 @@ def _thermal_window(model: Model, num: Numerics, mu: float, temperature: float,
 
 
 def _uniform(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-             grazing_axis: int | None, progress: Progress | None) -> UniformResponse:
+             grazing_axis: int | None, progress: Progress | None, *,
+             cache=None) -> UniformResponse:
     """Solve the uniform problem on every energy node; the shells are graded towards
     grazing incidence on a wall normal to ``grazing_axis`` when a finite sample will use
-    them. Degenerate bands carry matrix distributions (docs/theory.md §12)."""
-    energies, weights = _thermal_window(model, num, mu, temperature, energy_points)
+    them. Degenerate bands carry matrix distributions (docs/theory.md §12).
 
+    cache : the :class:`~mesokinetics.response.uniform.LevelCache` of the adaptive solve
+        this call is a level of: its ray memo then serves every level; None: a memo of
+        this call only, shared by its energy nodes. Either way the numbers are those of
+        a computation without memo, bit for bit (the memo's keys are the complete inputs
+        of the pure functions it keeps)."""
     def node(ew):
         energy, weight = ew
         shell, sea = sample(model, energy, num, grazing_axis=grazing_axis)
         solution = None if shell.empty else solve_shell(shell, disorder)
         return EnergyNode(float(weight), float(energy), solution, sea)
 
-    nodes = _map_nodes(list(zip(energies, weights)), node, progress)
+    # the nodes of a thermal window share the rays and most of their scan grids (the 24
+    # nodes of a 100 K Rashba window evaluate 2-4 distinct root grids): evaluated once each
+    memo = None if cache is None else cache.memo_for(model)
+    with ray_memo(RayMemo(model) if memo is None else memo):
+        energies, weights = _thermal_window(model, num, mu, temperature, energy_points)
+        nodes = _map_nodes(list(zip(energies, weights)), node, progress)
     return UniformResponse(model, disorder, mu, field, temperature, num, nodes)
 
 
@@ -279,11 +289,13 @@ def solve_uniform(
     scheduler = validate_scheduler(scheduler)
     ops = _observables(model, observables)
     give = _once(progress)
+    cache = LevelCache(model)  # this solve's levels share rays (never across solves)
 
     def at(settings: dict) -> UniformResponse:
         n = _numerics_at(num, settings)
         result = _uniform(model, disorder, mu, field, temperature,
-                          settings.get("energy_points", energy_points), n, None, give())
+                          settings.get("energy_points", energy_points), n, None, give(),
+                          cache=cache)
         result.scheduler = scheduler
         # the user's frame: solve_uniform <- at, or <- converge <- solve <- at
         result.validity = check_nodes(result.nodes, continuum=sampler_of(model) is None,
@@ -302,14 +314,25 @@ def solve_uniform(
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
-                   grazing_axis: int, sample_name: str, *,
-                   stacklevel: int = 3) -> tuple[UniformResponse, float]:
+                   grazing_axis: int, sample_name: str, *, stacklevel: int = 3,
+                   cache=None) -> tuple[UniformResponse, float]:
     """The bulk solution on the shells a finite sample will use (graded towards grazing
     incidence on walls normal to ``grazing_axis``), and the mean free path (nm) at mu
     that grades its mesh. ``sample_name`` names the sample in the error raised when mu has
-    no Fermi surface (a finite sample carries no intraband current without one)."""
+    no Fermi surface (a finite sample carries no intraband current without one).
+
+    cache : the :class:`~mesokinetics.response.uniform.LevelCache` of the adaptive solve
+        this call is a level of, or None. A level whose bulk inputs (numerics,
+        energy_points, ...) equal an earlier level's (the slab cells, a section's mesh)
+        gets that level's result, the same objects: its validity warnings were issued
+        when it was solved and are not repeated."""
+    key = None if cache is None else cache.bulk_key(model, disorder, mu, field, temperature,
+                                                    energy_points, num, grazing_axis)
+    hit = None if cache is None else cache.bulk(key)
+    if hit is not None:
+        return hit
     bulk = _uniform(model, disorder, mu, field, temperature, energy_points, num, grazing_axis,
-                    None)
+                    None, cache=cache)
     if all(node.solution is None for node in bulk.nodes):
         raise ValueError(
             f"mu = {mu} eV has no Fermi surface: {sample_name} carries no intraband current and "
@@ -318,7 +341,10 @@ def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: 
     bulk.validity = check_nodes(bulk.nodes, continuum=sampler_of(model) is None,
                                 stacklevel=stacklevel)
     ref = max(bulk.nodes, key=lambda n: n.weight if n.solution is not None else -1)
-    return bulk, mean_free_path(ref.solution)
+    out = (bulk, mean_free_path(ref.solution))
+    if cache is not None:
+        cache.keep_bulk(key, out)
+    return out
 
 
 def _finite_nodes(bulk: UniformResponse, solve: Callable, progress: Progress | None) -> list:
@@ -429,12 +455,14 @@ def solve_slab(
     ops = _observables(model, observables)
     give = _once(progress)
     base: dict = {}  # the starting mesh, graded on the first solve's mean free path
+    cache = LevelCache(model)  # the cells levels reuse the start's bulk (this solve only)
 
     def at(settings: dict) -> SlabResponse:
         n = _numerics_at(num, settings)
         bulk, mfp = bulk_reference(model, disorder, mu, field, temperature,
                                    settings.get("energy_points", energy_points), n, normal,
-                                   "a film or strip", stacklevel=4 if tol is None else 6)
+                                   "a film or strip", stacklevel=4 if tol is None else 6,
+                                   cache=cache)
         bulk.scheduler = scheduler
         if "faces" not in base:
             with np.errstate(all="ignore"):
@@ -491,6 +519,7 @@ def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, 
     meshes: dict = {}  # mesh value -> (sample, mesh, wall models), built once each
     rtol, maxiter, precondition = outer
     give = _once(progress)
+    cache = LevelCache(model)  # the mesh levels reuse the start's bulk (this solve only)
 
     def meshed(value: int):
         if value not in meshes:
@@ -505,7 +534,7 @@ def _solve_on_mesh(result_cls, model, disorder, sample, mu, field, temperature, 
         bulk, mfp = bulk_reference(model, disorder, mu, field, temperature,
                                    settings.get("energy_points", energy_points), n,
                                    grazing_axis, sample_name,
-                                   stacklevel=5 if check is None else 7)
+                                   stacklevel=5 if check is None else 7, cache=cache)
         bulk.scheduler = scheduler
 
         def solve(sol):

@@ -20,6 +20,7 @@ from ..models.base import Model
 from ..numerics import Numerics
 from ..operators import Operator, as_operator, charge_current, in_eigenbasis_many
 from ..parallel import map_chunks, validate_scheduler
+from ..sampling import RayMemo
 from .nodes import EnergyNode, node_at_mu
 from .parts import Contributions, in_conductivity_unit
 from .saving import Saving
@@ -30,6 +31,59 @@ from ..symmetry import check_conductivity_symmetry
 #: memory stays bounded (about SEA_CHUNK N^2 d complex numbers) whatever the grid. The
 #: chunks are also the tasks a ``scheduler`` distributes (:mod:`mesokinetics.parallel`).
 SEA_CHUNK = 32768
+
+
+class LevelCache:
+    """Work shared between the solves of one adaptive solve (the start and the coarser
+    levels of :func:`mesokinetics.convergence.converge`) that does not depend on the axis
+    being coarsened, kept for exactly one solve of one model (create one per solve
+    call; dropped with it).
+
+    - ``rays``: a :class:`~mesokinetics.sampling.RayMemo` of the model: band energies on
+      ray grids and shell crossings, keyed by their complete inputs (rays, radii, energy,
+      ``scan_points``), shared by the energy nodes of a thermal window and by the levels
+      that keep the rays (radial_order, energy_points sharing scan grids, cells);
+    - the bulk solutions of finite samples (:func:`~mesokinetics.response.drivers.bulk_reference`),
+      keyed by every argument they depend on (the model and disorder objects, mu, the
+      field's bytes, temperature, energy_points, the whole :class:`Numerics` and the
+      grazing axis): the levels of the slab cells (and of a cross-section's mesh) keep
+      the bulk's numerics, so they get the start's bulk, the same object (its shells,
+      solutions and Fermi-sea responses already evaluated).
+
+    The bulk entries are results the solve keeps anyway (``convergence.levels``); the ray
+    memo is bounded (``max_bytes``)."""
+
+    def __init__(self, model: Model, max_bytes: int | None = None) -> None:
+        self.model = model
+        self.rays = RayMemo(model) if max_bytes is None else RayMemo(model, max_bytes)
+        self._bulk: dict = {}
+        self._held: tuple = ()
+
+    def memo_for(self, model: Model) -> RayMemo | None:
+        """The ray memo when ``model`` is this cache's model (the object), else None."""
+        return self.rays if model is self.model else None
+
+    def bulk_key(self, model, disorder, mu, field, temperature, energy_points, num,
+                 grazing_axis):
+        """The key of a bulk solution: every input of ``_uniform``, None (no reuse) for
+        another model than the cache's. The disorder is kept alive with the cache, so
+        its id is not reused while an entry lives."""
+        if model is not self.model:
+            return None
+        if not any(d is disorder for d in self._held):
+            self._held += (disorder,)
+        f = np.asarray(field, float)
+        return (id(disorder), np.float64(mu).tobytes(), f.shape, f.tobytes(),
+                np.float64(temperature).tobytes(), int(energy_points), num, grazing_axis)
+
+    def bulk(self, key):
+        """The (bulk, mean free path) of ``key``, or None."""
+        return None if key is None else self._bulk.get(key)
+
+    def keep_bulk(self, key, value) -> None:
+        """Keep ``value`` = (bulk, mean free path in nm) for ``key`` (None: not kept)."""
+        if key is not None:
+            self._bulk[key] = value
 
 
 class _Ticker:
@@ -221,11 +275,40 @@ class UniformResponse(Estimated, Saving):
 
     def __getstate__(self) -> dict:
         """Pickled without a client or pool in :attr:`scheduler` (they belong to this
-        process; an address is kept): the result can travel to a worker or a file."""
+        process; an address is kept): the result can travel to a worker or a file.
+
+        The responses already evaluated travel too, with their operators as
+        :func:`portable_operators` descriptions (the package's currents hold lambdas,
+        which the standard pickle cannot send; their keys hold ``id(model)``, which is
+        another number after unpickling): :meth:`__setstate__` builds the operators again
+        on the unpickled model and keys them as new operators of that model are keyed.
+        Responses of user operators (a callable, or an operator of another model object)
+        are left out and evaluated again on demand, to the same numbers. The charge
+        currents of :meth:`conductivity` are made again on first use."""
         state = self.__dict__.copy()
         if not (state.get("scheduler") is None or isinstance(state["scheduler"], str)):
             state["scheduler"] = None
+        portable = []
+        for op, parts in state.get("_evaluated", {}).values():
+            desc = portable_operators([op], self.model)[0]
+            if desc[0] != "operator":
+                portable.append((desc, parts))
+        state["_evaluated"] = portable
+        state["_current_ops"] = []
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        """The state of :meth:`__getstate__`; the evaluated responses keyed again."""
+        evaluated = state.pop("_evaluated", [])
+        self.__dict__.update(state)
+        self._evaluated = {}
+        if isinstance(evaluated, dict):  # a state pickled before portable responses
+            evaluated = [(portable_operators([op], self.model)[0], parts)
+                         for op, parts in evaluated.values()]
+            evaluated = [e for e in evaluated if e[0][0] != "operator"]
+        for desc, parts in evaluated:
+            op = _operators_from([desc], self.model)[0]
+            self._evaluated[self._cache_key(op)] = (op, parts)
 
     def _sea_responses(self, ops: list[Operator], tick, scheduler) -> list:
         """Intrinsic (Fermi-sea) parts (n_ops, d) of every energy node, one per node.

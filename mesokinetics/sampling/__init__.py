@@ -12,13 +12,13 @@ from __future__ import annotations
 from ..models.base import Model
 from ..numerics import Numerics
 from .brillouin import BrillouinZone
-from .rays import (RayRoots, critical_energies as _ray_critical_energies, find_ray_roots,
-                   ray_directions, ray_sea, ray_shell, sample_rays)
+from .rays import (RayMemo, RayRoots, critical_energies as _ray_critical_energies,
+                   find_ray_roots, ray_directions, ray_memo, ray_sea, ray_shell, sample_rays)
 from .shell import Sea, Shell, ShellSamplingError
 
-__all__ = ["Shell", "Sea", "ShellSamplingError", "RayRoots", "BrillouinZone", "sampler_of",
-           "sample", "sample_shell", "sample_sea", "find_ray_roots", "ray_directions",
-           "critical_energies"]
+__all__ = ["Shell", "Sea", "ShellSamplingError", "RayRoots", "RayMemo", "ray_memo",
+           "BrillouinZone", "sampler_of", "sample", "sample_shell", "sample_sea",
+           "find_ray_roots", "ray_directions", "critical_energies"]
 
 _BRILLOUIN_ZONE = BrillouinZone()
 

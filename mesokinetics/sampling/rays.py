@@ -22,6 +22,9 @@ Units: k in 1/nm, energies in eV, shell weights in eV^-1 nm^-d, sea weights in n
 
 from __future__ import annotations
 
+import contextvars
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,6 +34,114 @@ from ..models.base import Model
 from ..numerics import Numerics
 from ..quadrature import gauss_legendre_panels, graded_unit_rule
 from .shell import Sea, Shell, ShellSamplingError
+
+
+# --------------------------------------------------------------------------------------
+# Memo of the pure ray computations (one model, one solve or one level of it)
+# --------------------------------------------------------------------------------------
+
+#: Bytes of arrays a :class:`RayMemo` keeps before it drops its least recently used
+#: entries. The whole adaptive solve of the 3D Fuchs-Sondheimer film of bench_tol.py
+#: (5 levels) needs 37 MB (4.7e6 distinct ray x radius points, one band), the 100 K Edelstein
+#: solve 2 MB (its 24 energy nodes share 2-4 root grids).
+RAY_MEMO_BYTES = 64 << 20
+
+
+class RayMemo:
+    """Results of the ray computations of one model that are pure functions of their
+    arguments, kept for the calls that repeat them with bit-identical arguments:
+
+    - the band energies on a grid of rays x radii (:func:`_energies_on_rays`), keyed by
+      the bytes of the rays and the radii. The scan grid of :func:`_scan_radius` does not
+      depend on the energy, and the root grid (scan_points radii up to k_scan) only
+      through k_scan, which takes 2-4 values over the 24 energy nodes of a 100 K thermal
+      window (the scan grid steps by sqrt(2); 2D Rashba, mu = 0.05 eV, uncut and cut
+      windows): the nodes of a window, and the levels of a check that keep the rays,
+      share them;
+    - the crossings of an energy by the rays (:func:`find_ray_roots`), keyed by the bytes
+      of the rays, of the energy and ``scan_points`` (the only field of the numerics it
+      reads): repeated by levels of a check whose rays are unchanged (the radial_order
+      and cells levels, the Fermi-sea rule of a strip, which ignores ``angles``).
+
+    Both keys are the complete inputs of their (deterministic) functions given the model,
+    so a hit returns the numbers a second evaluation would give, bit for bit. The arrays
+    returned are made read-only (a caller that wrote into a shared result would raise).
+    A memo belongs to one model (``model``) and is used only for it, and only where it is
+    active (:func:`ray_memo`); its entries live as long as it does, at most
+    ``max_bytes`` of arrays (least recently used dropped first)."""
+
+    def __init__(self, model: Model, max_bytes: int = RAY_MEMO_BYTES) -> None:
+        self.model = model
+        self.max_bytes = int(max_bytes)
+        self._entries: OrderedDict = OrderedDict()  # key -> (value, bytes)
+        self.bytes = 0
+        #: counts of the calls answered from the memo and of those computed (all kinds),
+        #: and per kind ("energies", "roots"): [hits, misses]
+        self.hits = 0
+        self.misses = 0
+        self.stats = {"energies": [0, 0], "roots": [0, 0]}
+
+    def _get(self, key, compute, size):
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            self.stats[key[0]][0] += 1
+            return self._entries[key][0]
+        self.misses += 1
+        self.stats[key[0]][1] += 1
+        value = compute()
+        nbytes = size(value) + sum(len(k) for k in key if isinstance(k, bytes))
+        if nbytes <= self.max_bytes:
+            self._entries[key] = (value, nbytes)
+            self.bytes += nbytes
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
+        return value
+
+    def energies(self, dirs: np.ndarray, radii: np.ndarray, compute) -> np.ndarray:
+        """``compute()`` = band energies (R, K, M) on the rays ``dirs`` x ``radii``."""
+        key = ("energies", dirs.shape, dirs.dtype.str, np.ascontiguousarray(dirs).tobytes(),
+               radii.shape, radii.dtype.str, np.ascontiguousarray(radii).tobytes())
+        return self._get(key, lambda: _frozen(compute()), lambda e: e.nbytes)
+
+    def roots(self, dirs: np.ndarray, energy: float, scan_points: int, compute) -> "RayRoots":
+        """``compute()`` = the crossings of ``energy`` (eV) by the rays ``dirs``."""
+        key = ("roots", dirs.shape, dirs.dtype.str, np.ascontiguousarray(dirs).tobytes(),
+               np.float64(energy).tobytes(), int(scan_points))
+
+        def frozen():
+            r = compute()
+            return RayRoots(_frozen(r.ray), _frozen(r.band), _frozen(r.radius), r.k_scan)
+
+        return self._get(key, frozen, lambda r: r.ray.nbytes + r.band.nbytes + r.radius.nbytes)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+_ACTIVE_MEMO: contextvars.ContextVar = contextvars.ContextVar("mesokinetics_ray_memo",
+                                                              default=None)
+
+
+@contextmanager
+def ray_memo(memo: RayMemo | None):
+    """Make ``memo`` the active :class:`RayMemo` inside the block (None: none active);
+    the previous one is restored after it. Context-local (threads and tasks each have
+    their own), so nothing outside the block sees it."""
+    token = _ACTIVE_MEMO.set(memo)
+    try:
+        yield memo
+    finally:
+        _ACTIVE_MEMO.reset(token)
+
+
+def _memo_for(model: Model) -> RayMemo | None:
+    """The active memo if it belongs to ``model`` (the object itself), else None."""
+    memo = _ACTIVE_MEMO.get()
+    return memo if memo is not None and memo.model is model else None
 
 
 #: Grazing angles closer than this (rad) to 0 or pi are taken as exactly there, so the rule
@@ -438,7 +549,16 @@ def _band_onehot(model: Model) -> np.ndarray:
 
 
 def _energies_on_rays(model: Model, dirs: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """Band energies (R, K, M) at k = r khat for all rays and radii."""
+    """Band energies (R, K, M) at k = r khat for all rays and radii (from the active
+    :class:`RayMemo` when it holds them: read-only then)."""
+    memo = _memo_for(model)
+    if memo is not None:
+        return memo.energies(dirs, radii, lambda: _compute_energies_on_rays(model, dirs, radii))
+    return _compute_energies_on_rays(model, dirs, radii)
+
+
+def _compute_energies_on_rays(model: Model, dirs: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """:func:`_energies_on_rays` evaluated."""
     k = radii[None, :, None] * dirs[:, None, :]
     flat = k.reshape(-1, model.dim)
     h = model.hamiltonian(flat)
@@ -562,7 +682,19 @@ class RayRoots:
 def find_ray_roots(
     model: Model, dirs: np.ndarray, energy: float, numerics: Numerics
 ) -> RayRoots:
-    """All radii where eps_n(r khat) = energy, bracketed on a grid and refined to rounding."""
+    """All radii where eps_n(r khat) = energy, bracketed on a grid and refined to rounding
+    (from the active :class:`RayMemo` when it holds them: read-only arrays then). Of the
+    numerics only ``scan_points`` is read."""
+    memo = _memo_for(model)
+    if memo is not None:
+        return memo.roots(dirs, energy, numerics.scan_points,
+                          lambda: _find_ray_roots(model, dirs, energy, numerics))
+    return _find_ray_roots(model, dirs, energy, numerics)
+
+
+def _find_ray_roots(model: Model, dirs: np.ndarray, energy: float,
+                    numerics: Numerics) -> RayRoots:
+    """:func:`find_ray_roots` evaluated."""
     k_scan = _scan_radius(model, dirs, energy)
     fine = np.linspace(0.0, k_scan, numerics.scan_points)
     # geometric points below the first linear step resolve small pockets near k = 0
@@ -1031,7 +1163,13 @@ def ray_sea(model: Model, energy: float, numerics: Numerics, roots: RayRoots | N
     occupation get Gauss-Legendre panels (graded towards k = 0 on the first interval,
     where band touchings sit), and an unbounded last interval is mapped to [0, 1) by
     k = k_last + L t / (1 - t).
+
+    A model with one band (one degenerate group) has no interval of mixed occupation:
+    its sea is empty whatever the rays, and is returned without the root search (the
+    empty Sea the search would give; the shell's own search still checks its rays).
     """
+    if roots is None and band_groups(model)[-1] == 0:
+        return Sea(float(energy), np.zeros((0, model.dim)), np.zeros(0))
     dirs, domega = ray_directions(model.dim, numerics)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
