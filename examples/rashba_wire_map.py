@@ -62,19 +62,17 @@ def run_checks(r, model) -> None:
     check("<s_z> = gradient term alone", other / scale, 1e-12,
           f"max |intraband|, |intrinsic|, |disorder| = {other:.1e} vs max |s_z| = {scale:.4e}")
     # A parabolic band (same l, rectangle, mesh and shell) against the free-path integral
-    # reference.rectangular_wire_ratio(W/l, H/l) = 0.776336. Measured error +7.9e-4 at this
-    # mesh; it is first order in the cells (cells 30 x 10: +3.1e-3; 120 x 40: +7e-6, where
-    # the spatial error, +1.3e-3 here as measured with a 32 x 64 shell, and the angular one,
-    # about -5e-4 at 16 x 32, nearly cancel). Tolerance 2.5e-3: three times the measured
-    # error, above the sum of the two parts' magnitudes (1.8e-3). Specular walls would be off by
-    # 0.22, and dropping the side walls (a film of thickness H: Fuchs-Sondheimer 0.819)
-    # by 0.043.
+    # reference.rectangular_wire_ratio(W/l, H/l) = 0.776336. Measured error -3.4e-6 at this
+    # mesh and shell (the linear discontinuous sweeps, second order, and the wire rule;
+    # the first-order upwind scheme of before gave +7.9e-4 here). Tolerance 1e-5: three
+    # times the measured error. Specular walls would be off by 0.22, and dropping the side
+    # walls (a film of thickness H: Fuchs-Sondheimer 0.819) by 0.043.
     metal = ParabolicBand(mass=1.0, dim=3)
     wire = mk.Rectangle(WIDTH, HEIGHT, 0.0, cells=CELLS, wall_cell=WALL_CELL)
     g = mk.solve_cross_section(metal, mk.PointDisorder.from_mean_free_path(metal, MU, ELL), wire, MU, FIELD,
                                polar=POLAR, azimuth=AZIMUTH).conductance_ratio()
     exact = rectangular_wire_ratio(WIDTH / ELL, HEIGHT / ELL)
-    check("parabolic wire G/G_bulk = chord-integral reference", abs(g - exact), 2.5e-3,
+    check("parabolic wire G/G_bulk = chord-integral reference", abs(g - exact), 1e-5,
           f"{g:.6f} vs {exact:.6f} (MacDonald-Sarginson geometry {WIDTH / ELL:g} l x {HEIGHT / ELL:g} l)")
     # Fully specular walls (the Rashba film's shells are mirror symmetric about both
     # cross-section axes): the wire is the bulk. Measured max |map - bulk| 2e-15 of the

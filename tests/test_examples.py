@@ -5,11 +5,13 @@ check raises AssertionError, so the exit code carries the physics). The fast exa
 run in the default suite, the others with -m slow.
 
 Wall times on the shared 2-core machine, whole script (imports and figures included),
-range over two to four runs at load 1-4, CPU time in parentheses: sot_cancellation 6-9 s (3.7),
-fuchs_sondheimer 5-8 s (4.1), rashba_strip_edge 3-12 s (4.9), rashba_ferromagnet_strip
-5-10 s (4.7), rashba_wire_map 10-17 s (8.7; 1.1 GB peak), orbital_film 12-27 s (9.2),
-kubo_vs_kinetic 20-50 s (21), heavy_metal_film 93 s (78; 0.85 GB peak) with the test
-suite running alongside. FAST: the ones whose typical wall time is below ~15 s.
+with the solvers' tol check (mesokinetics 0.1.0, 2026-12-01), one or two runs at load 1-4.5,
+CPU time in parentheses: sot_cancellation 8-11 s (6.3-7.5), fuchs_sondheimer 10 s (6.7-7.2),
+rashba_strip_edge 13-18 s (12-13), rashba_ferromagnet_strip 11-18 s (11-12),
+rashba_wire_map 21-36 s (18-22; 0.5 GB peak), orbital_film 41 s (17), kubo_vs_kinetic
+64 s (29), heavy_metal_film 140 s (90; 0.85 GB peak), the last three at load 3.5-4.
+FAST: the ones whose typical wall time was below ~15 s before the tol check
+(rashba_wire_map: 10-17 s, 8.7 s CPU then).
 """
 
 import os

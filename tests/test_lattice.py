@@ -352,7 +352,8 @@ def test_cubic_lattice_density_of_states_tetrahedra():
 def test_chunked_intrinsic_response_equals_solve_uniform():
     model = POrbital(orbital_rashba=0.1, spin_orbit=0.1, exchange=0.05)
     mu = 0.5
-    r = mk.solve_uniform(model, DIS, mu, (1.0, 0.0), bz_grid=32, bz_refine=1)
+    # the same numerics on both routes: one solve (tol=None)
+    r = mk.solve_uniform(model, DIS, mu, (1.0, 0.0), bz_grid=32, bz_refine=1, tol=None)
     op_list = [ops.orbital_current(model, "z", "y"), ops.spin_current(model, "z", "y")]
     chunked = intrinsic_response(model, mu, op_list, Numerics(bz_grid=32, bz_refine=1, bz_chunk=257))
     for op, value in zip(op_list, chunked):
@@ -603,8 +604,9 @@ def _lattice_film(a, bz_grid):
     numerics = dict(bz_grid=bz_grid, bz_refine=0)
     dis = mk.PointDisorder.from_mean_free_path(model, FILM["mu"], FILM["mean_free_path"],
                                                mk.Numerics(**numerics))
+    # bz_grid fixed on purpose (a convergence study): one solve (tol=None)
     r = mk.solve_slab(model, dis, mk.Film(FILM["thickness"], 0.0, cells=16), FILM["mu"],
-                      (1.0, 0.0, 0.0), **numerics)
+                      (1.0, 0.0, 0.0), **numerics, tol=None)
     assert r.mean_free_path == pytest.approx(FILM["mean_free_path"], rel=1e-9)
     return r.conductance_ratio()
 

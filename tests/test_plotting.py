@@ -211,7 +211,9 @@ def wire():
     model = ParabolicBand(mass=1.0, dim=3)
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 10.0)
     section = mk.Rectangle(10.0, 6.0, walls=0.0, cells=(5, 3))
-    return mk.solve_cross_section(model, disorder, section, 0.2, (1.0, 0.0, 0.0), polar=4, azimuth=8)
+    # tiny numerics for a fast run: one solve (tol=None: their tol check would warn)
+    return mk.solve_cross_section(model, disorder, section, 0.2, (1.0, 0.0, 0.0), polar=4, azimuth=8,
+                                  tol=None)
 
 
 def test_section_map_one_patch_per_cell_equal_aspect(wire):
@@ -235,7 +237,8 @@ def test_periodic_strip_map_in_plane_axes():
     model = RashbaFerromagnet(mass=1.0, alpha=0.1, exchange=0.05, magnetization=(0, 1, 0))
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
     cell = mk.PeriodicStrip(20.0, 20.0, walls=0.0, cells=4, local_walls=False)
-    r = mk.solve_periodic_strip(model, disorder, cell, 0.2, (1e-3, 0.0), angles=8)
+    # tiny numerics for a fast run: one solve (tol=None: their tol check would warn)
+    r = mk.solve_periodic_strip(model, disorder, cell, 0.2, (1e-3, 0.0), angles=8, tol=None)
     fig, axes = plotting._new_figure(2)
     plotting.plot_section_map(r, ops.spin(model, "z"), part="gradient", ax=axes[0])
     assert len(axes[0].collections[0].get_paths()) == r.mesh.cells == 16
@@ -257,7 +260,8 @@ def test_conductance_per_length_strip_and_film():
     model = ParabolicBand(mass=1.0, dim=2)
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 10.0)
     strip = mk.Slab(30.0, 1.0, cells=6)
-    r = mk.solve_slab(model, disorder, strip, 0.2, (1e-3, 0.0), angles=16)
+    # identities at any numerics: one solve at small ones (tol=None)
+    r = mk.solve_slab(model, disorder, strip, 0.2, (1e-3, 0.0), angles=16, tol=None)
     sigma = r.bulk.conductivity("internal").total[0, 0]
     assert r.conductance_per_length() == pytest.approx(sigma * 30.0, rel=1e-9)
     with pytest.warns(DeprecationWarning, match="conductance_per_length"):
@@ -271,7 +275,7 @@ def test_conductance_per_length_strip_and_film():
     model3 = ParabolicBand(mass=1.0, dim=3)
     disorder3 = mk.PointDisorder.from_mean_free_path(model3, 0.2, 10.0)
     film = mk.Slab(10.0, 0.0, cells=6, normal="z")
-    f = mk.solve_slab(model3, disorder3, film, 0.2, (1e-3, 0.0, 0.0), polar=8, azimuth=8)
+    f = mk.solve_slab(model3, disorder3, film, 0.2, (1e-3, 0.0, 0.0), polar=8, azimuth=8, tol=None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a film's sheet conductance is what it says
         assert f.sheet_conductance() == f.conductance_per_length()

@@ -13,8 +13,9 @@ DISORDER = mk.PointDisorder.from_mean_free_path(MODEL, 0.2, 20.0)
 
 
 def test_a_strip_saved_from_python_reads_back_with_its_profiles_and_vtu(tmp_path):
+    # small numerics for a fast run, one solve (tol=None: their tol check would warn)
     r = mk.solve_slab(MODEL, DISORDER, mk.Strip(100.0, 0.0, cells=30), 0.2, (1e-3, 0.0),
-                      angles=32)
+                      angles=32, tol=None)
     written = mk.save(r, tmp_path / "strip", observables=("current", "spin"),
                       spin_currents=("z_y",), png=False)
     assert {p.name for p in written} == {"result.npz", "config.toml", "result.vtu", "result.json"}

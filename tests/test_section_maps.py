@@ -240,8 +240,9 @@ def test_sweep_over_a_section_writes_a_pvd_that_refers_to_existing_files(tmp_pat
 def test_save_method_on_section_slab_and_uniform_results(tmp_path):
     model = RashbaFerromagnet(mass=1.0, alpha=0.1, dim=3)
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
+    # tiny numerics for a fast run: one solve each (tol=None: their tol check would warn)
     wire = mk.solve_cross_section(model, disorder, mk.Rectangle(40.0, 20.0, 0.0, cells=(4, 2)),
-                                  0.2, (1e-3, 0.0, 0.0), polar=6, azimuth=8)
+                                  0.2, (1e-3, 0.0, 0.0), polar=6, azimuth=8, tol=None)
     written = wire.save(tmp_path / "wire", png=False, spin_currents=("z_y",))
     assert {p.name for p in written} == {"result.npz", "config.toml", "result.vtu", "result.json"}
     back = mk.load_result(tmp_path / "wire")
@@ -253,11 +254,11 @@ def test_save_method_on_section_slab_and_uniform_results(tmp_path):
     metal = ParabolicBand(mass=1.0, dim=3)
     m = mk.solve_cross_section(metal, mk.PointDisorder.from_mean_free_path(metal, 0.2, 10.0),
                                mk.Rectangle(10.0, 10.0, 0.0, cells=2), 0.2, (1.0, 0.0, 0.0),
-                               polar=4, azimuth=8)
+                               polar=4, azimuth=8, tol=None)
     m.save(tmp_path / "metal", png=False)
     assert set(mk.load_result(tmp_path / "metal").quantities) == {"current"}
     strip = mk.solve_slab(RashbaFerromagnet(alpha=0.1), mk.PointDisorder(0.01), mk.Strip(50.0, 0.0, cells=6),
-                          0.2, (1e-3, 0.0), angles=8)
+                          0.2, (1e-3, 0.0), angles=8, tol=None)
     strip.save(tmp_path / "strip", png=False)
     assert mk.load_result(tmp_path / "strip").is_slab
     strip.bulk.save(tmp_path / "bulk", png=False)
@@ -270,7 +271,8 @@ def test_save_of_a_periodic_strip_result(tmp_path):
     model = RashbaFerromagnet(mass=1.0, alpha=0.1)
     disorder = mk.PointDisorder.from_mean_free_path(model, 0.2, 20.0)
     cell = mk.PeriodicStrip(20.0, 20.0, walls=0.0, cells=4, notches=[(5, 15, 0, 5)])
-    r = mk.solve_periodic_strip(model, disorder, cell, 0.2, (1e-3, 0.0), angles=8)
+    # tiny numerics for a fast run: one solve (tol=None: their tol check would warn)
+    r = mk.solve_periodic_strip(model, disorder, cell, 0.2, (1e-3, 0.0), angles=8, tol=None)
     mk.save(r, tmp_path / "p", png=True)
     back = mk.load_result(tmp_path / "p")
     assert back.geometry["kind"] == "periodic_strip" and back.geometry["period"] == [20.0, 0.0]
