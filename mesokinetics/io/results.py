@@ -479,6 +479,17 @@ def _section_text(geo: dict, s: dict) -> str:
     return f"{shape}, {geo.get('cells', '?')} cells, walls {', '.join(geo.get('walls', []))}"
 
 
+def _numerics_text(name: str, value) -> str:
+    """One entry of the accuracy line: a cross-section's mesh (the check's axis "mesh",
+    its resolution in units of the sample's mesh / MESH_START) as a factor, 'mesh x2'
+    for twice finer than given; every other axis as its value."""
+    if name == "mesh":
+        from ..response.drivers import MESH_START  # only for section results
+
+        return f"mesh x{float(value) / MESH_START:g}"
+    return f"{name} {value}"
+
+
 def summary_text(result: Result) -> str:
     """A short table: sample, then the observables and the scalar results with units."""
     info = result.info
@@ -525,7 +536,7 @@ def summary_text(result: Result) -> str:
         lines.append(f"{k} = {s[k]:.6g} {'' if unit == '1' else unit}".rstrip())
     conv = info.get("convergence")
     if isinstance(conv, dict) and "converged" in conv:
-        used = ", ".join(f"{k} {v}" for k, v in dict(conv.get("numerics", {})).items())
+        used = ", ".join(_numerics_text(k, v) for k, v in dict(conv.get("numerics", {})).items())
         state = "converged" if conv["converged"] else "NOT converged"
         lines.append(f"accuracy: {state} to tol {conv.get('tol', float('nan')):g} (estimated "
                      f"relative error {conv.get('error', float('nan')):.2g}; {used}; "
