@@ -234,3 +234,51 @@ def test_uniform_response_pickles_after_conductivity():
     for a, b in zip(before, after):
         for part in ("intraband", "intrinsic", "gradient", "disorder", "total", "error"):
             assert bitwise(getattr(a, part), getattr(b, part)), part
+
+
+# --------------------------------------------------------------------------------------
+# Lattice Fermi seas shared between levels with the same sea numerics
+# --------------------------------------------------------------------------------------
+
+#: the Numerics fields the 2D/3D Brillouin-zone sea reads (BrillouinZone.sea_key)
+SEA_FIELDS = {"bz_grid", "bz_refine", "bz_cell_points", "bz_chunk"}
+
+
+def _qwz():
+    from mesokinetics.models.lattice import QiWuZhang
+
+    return QiWuZhang(mass=1.0)
+
+
+@pytest.mark.parametrize("name", sorted(OTHER))
+def test_lattice_sea_key_covers_what_the_sea_reads(name):
+    """The key changes exactly with the fields the sea reads; where it does not change
+    (bz_contour_points and the continuum fields), the sea built at the changed numerics
+    is the same, bit for bit, so sharing it is exact."""
+    model = _qwz()
+    zone = sampling.sampler_of(model)
+    base = Numerics(bz_grid=24)
+    changed = replace(base, **{name: OTHER[name]})
+    same_key = zone.sea_key(model, base) == zone.sea_key(model, changed)
+    assert same_key == (name not in SEA_FIELDS)
+    if same_key:
+        a, b = zone.sea(model, 1.5, base), zone.sea(model, 1.5, changed)
+        assert bitwise(a.k, b.k) and bitwise(a.weight, b.weight)
+
+
+def test_adaptive_lattice_solve_shares_its_sea_bit_for_bit(monkeypatch):
+    """The bz_contour_points levels of a 2D lattice solve keep the start's sea: the
+    result is the same, bit for bit, as with no sharing, and those levels' nodes hold
+    the start's Sea object."""
+    model, disorder = _qwz(), mk.PointDisorder(gamma=0.05)
+    shared = mk.solve_uniform(model, disorder, 1.5, (1.0, 0.0))
+    conv = shared.convergence
+    level = next(lev for lev in conv.levels if lev.axis.name == "bz_contour_points")
+    coarse = [r for r in level.results[1:] if r is not None]
+    assert coarse and all(r.nodes[0].sea is level.results[0].nodes[0].sea for r in coarse)
+    monkeypatch.setattr(LevelCache, "sea_node", lambda self, m, e, n: (None, None))
+    alone = mk.solve_uniform(model, disorder, 1.5, (1.0, 0.0))
+    assert not any(r.nodes[0].sea is alone.nodes[0].sea for r in coarse)
+    a, b = shared.conductivity("internal"), alone.conductivity("internal")
+    assert bitwise(a.total, b.total) and bitwise(a.error, b.error)
+    assert alone.convergence.numerics == conv.numerics

@@ -30,7 +30,8 @@ from ..operators import as_operator
 from ..quadrature import KB_EV_K, thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..preflight import check_resources
-from ..sampling import RayMemo, critical_energies, ray_memo, sample, sampler_of
+from ..sampling import (RayMemo, critical_energies, ray_memo, sample, sample_shell,
+                        sampler_of)
 from ..sampling.brillouin import bz_options
 from ..validation import validate_energy_points, validate_inputs
 from ..validity import check_nodes
@@ -223,9 +224,18 @@ def _uniform(model, disorder, mu, field, temperature, energy_points, num: Numeri
         of the pure functions it keeps)."""
     def node(ew):
         energy, weight = ew
-        shell, sea = sample(model, energy, num, grazing_axis=grazing_axis)
+        key, first = (None, None) if cache is None else cache.sea_node(model, energy, num)
+        if first is None:
+            shell, sea = sample(model, energy, num, grazing_axis=grazing_axis)
+        else:  # a lattice sea built by an earlier level with the same sea numerics
+            shell = sample_shell(model, energy, num, grazing_axis=grazing_axis)
+            sea = first.sea
         solution = None if shell.empty else solve_shell(shell, disorder)
-        return EnergyNode(float(weight), float(energy), solution, sea)
+        made = EnergyNode(float(weight), float(energy), solution, sea,
+                          None if first is None else first.sea_bands)
+        if cache is not None:
+            cache.keep_sea_node(key, made)
+        return made
 
     # the nodes of a thermal window share the rays and most of their scan grids (the 24
     # nodes of a 100 K Rashba window evaluate 2-4 distinct root grids): evaluated once each

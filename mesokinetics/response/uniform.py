@@ -20,7 +20,7 @@ from ..models.base import Model
 from ..numerics import Numerics
 from ..operators import Operator, as_operator, charge_current, in_eigenbasis_many
 from ..parallel import map_chunks, validate_scheduler
-from ..sampling import RayMemo
+from ..sampling import RayMemo, sampler_of
 from .nodes import EnergyNode, node_at_mu
 from .parts import Contributions, in_conductivity_unit
 from .saving import Saving
@@ -50,6 +50,9 @@ class LevelCache:
       the bulk's numerics, so they get the start's bulk, the same object (its shells,
       solutions and Fermi-sea responses already evaluated).
 
+    - the Fermi seas of lattice models (:meth:`sea_node`), keyed by the energy and the
+      sea's numerics: the ``bz_contour_points`` levels keep the start's sea.
+
     The bulk entries are results the solve keeps anyway (``convergence.levels``); the ray
     memo is bounded (``max_bytes``)."""
 
@@ -57,7 +60,32 @@ class LevelCache:
         self.model = model
         self.rays = RayMemo(model) if max_bytes is None else RayMemo(model, max_bytes)
         self._bulk: dict = {}
+        self._seas: dict = {}
         self._held: tuple = ()
+
+    def sea_node(self, model: Model, energy: float, numerics: Numerics):
+        """(key, the first :class:`EnergyNode` built on the same Fermi sea, or None) for
+        a lattice model's node at ``energy`` (eV): a level that keeps the sea's numerics
+        (the 2D ``bz_contour_points`` levels, the slab cells) gets that node's Sea
+        object and its eigenvectors (``sea_bands``, once evaluated) instead of building
+        and diagonalizing the sea again (:meth:`BrillouinZone.sea_key`: the sea's
+        complete numerical inputs). Key None: not shared (continuum models, whose seas
+        change with every axis; another model than the cache's; 1D lattices)."""
+        sampler = sampler_of(model)
+        sea_key = getattr(sampler, "sea_key", None)
+        if model is not self.model or sea_key is None:
+            return None, None
+        part = sea_key(model, numerics)
+        if part is None:
+            return None, None
+        key = (np.float64(energy).tobytes(),) + part
+        return key, self._seas.get(key)
+
+    def keep_sea_node(self, key, node) -> None:
+        """Keep ``node`` (an :class:`EnergyNode`) as the first built on its sea (key None:
+        not kept)."""
+        if key is not None and key not in self._seas:
+            self._seas[key] = node
 
     def memo_for(self, model: Model) -> RayMemo | None:
         """The ray memo when ``model`` is this cache's model (the object), else None."""

@@ -1006,6 +1006,17 @@ class BrillouinZone:
             return _shell_2d(model, energy, numerics, grazing_axis)
         return _shell_3d(model, energy, numerics)
 
+    def sea_key(self, model: Model, numerics: Numerics | None = None) -> tuple | None:
+        """What :meth:`sea` reads of the numerics in 2D and 3D: the grid, its refinement,
+        the cell rule and the chunk (not ``bz_contour_points``, which only the 2D shell
+        reads), so two numerics with equal keys build the same sea at one energy, bit
+        for bit; None in 1D (its sea reads ``radial_order``). The key of the Fermi-sea
+        cache of an adaptive solve (:class:`~mesokinetics.response.uniform.LevelCache`)."""
+        if model.dim == 1:
+            return None
+        opts = bz_options(numerics or Numerics(), model.dim)
+        return ("bz", opts["grid"], opts["refine"], opts["cell"], opts["chunk"])
+
     def sea(self, model: Model, energy: float, numerics: Numerics | None = None) -> Sea:
         numerics = numerics or Numerics()
         _check_energy(energy)
