@@ -18,11 +18,14 @@ The slab cells, second order, are checked on nested meshes of half and a quarter
 cells, with r' = max(r, 2^-2) (observed order 1.7 next to a diffuse wall). An axis whose
 first coarse level agrees with the start to 1e-13 (an isotropic film's azimuth) is not
 checked further. After a refinement, the other axes are checked again at the refined
-numerics before the solve counts as converged. The estimate of a result is the sum of e_a over the axes,
-for any quantity computed from it (``Convergence.error_of``). Cells are compared on
-nested meshes: the coarse faces are every second face of the fine ones, so a cell
-average of the fine mesh restricts exactly onto the coarse mesh and the estimate is
-prolonged back cell by cell.
+numerics before the solve counts as converged. The estimate of a result is the sum of
+e_a over the axes, for any quantity computed from it (``Convergence.error_of``). Cells
+are compared on nested meshes: the coarse faces are every second face of the fine ones,
+so a cell average of the fine mesh restricts exactly onto the coarse mesh and the
+estimate is prolonged back cell by cell. A cross-section's mesh (the axis "mesh", second
+order) is checked the same way on meshes 2 and 4 times coarser, which need not be nested
+(Gmsh triangles): a grid is then a mesh object whose ``restriction(coarse)`` averages
+the fine cells whose centres each coarse cell holds (:class:`SectionMesh`).
 
 The solver refines (doubles; cells: bisects) the axis with the largest estimate until
 the estimated relative error of the decisive quantities (the charge current, and the
