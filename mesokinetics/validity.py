@@ -15,9 +15,9 @@ and what to do:
 
 At T > 0 only the energy nodes carrying at least ``NODE_WEIGHT_MIN`` of the thermal
 weight are checked: the window cut at critical energies puts nodes next to a band
-crossing or edge several kT from mu (at 100 K, 5.8 kT above the Rashba crossing: gap x
-tau 0.017 at weight 1e-4), where the theory fails on a sliver of the window that cannot
-move the result by more than its weight.
+crossing or edge several kT from mu (at 100 K with the Rashba crossing 5.8 kT below mu,
+a node 5.5e-5 eV from it: gap x tau 0.017 at weight 1e-4), where the theory fails on a
+sliver of the window that cannot move the result by more than its weight.
 
 Degenerate bands need no check: every solver carries their matrix distribution
 (docs/theory.md §12); the gap check flags near-degeneracies that are neither resolved nor

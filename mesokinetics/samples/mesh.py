@@ -116,7 +116,6 @@ class SectionMesh:
         self._transfers[(id(coarse), what)] = (coarse, value)
         return value
 
-
     def restriction(self, coarse: "SectionMesh"):
         """(Jc, J) sparse matrix of area-weighted averages onto the cells of ``coarse`` of
         cell values on this mesh (rows sum to 1): the fine cells whose centres each coarse
