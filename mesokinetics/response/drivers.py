@@ -218,10 +218,12 @@ def _uniform(model, disorder, mu, field, temperature, energy_points, num: Numeri
     them. Degenerate bands carry matrix distributions (docs/theory.md §12).
 
     cache : the :class:`~mesokinetics.response.uniform.LevelCache` of the adaptive solve
-        this call is a level of: its ray memo then serves every level; None: a memo of
-        this call only, shared by its energy nodes. Either way the numbers are those of
-        a computation without memo, bit for bit (the memo's keys are the complete inputs
-        of the pure functions it keeps)."""
+        this call is a level of: its ray memo then serves every level, and a lattice
+        model's Fermi sea is taken from the first level that built it with the same sea
+        numerics; None: a memo of this call only, shared by its energy nodes. Either way
+        the numbers are those of a computation without memo, bit for bit (the keys are
+        the complete inputs of what they keep)."""
+
     def node(ew):
         energy, weight = ew
         key, first = (None, None) if cache is None else cache.sea_node(model, energy, num)
