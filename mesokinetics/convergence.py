@@ -133,50 +133,39 @@ def _cells(grid) -> int:
     return len(grid) - 1 if isinstance(grid, np.ndarray) else int(grid.cells)
 
 
-def _transfer(fine, coarse):
-    """(coarse cell of every fine cell, (Jc, J) averaging matrix or the fine cell widths
-    of nested slab meshes) between two grids of one sample, or None where there is
-    nothing to transfer (no grid, or the same one). A grid is an array of slab faces
-    (nested meshes), or a mesh object with ``parents_in(coarse)`` and
-    ``restriction(coarse)`` (a cross-section, :class:`SectionMesh`)."""
-    if fine is None or coarse is None or fine is coarse:
-        return None
-    if isinstance(fine, np.ndarray):
-        if len(fine) == len(coarse):
-            return None
-        return _parents(fine, coarse), np.diff(fine)
-    return fine.parents_in(coarse), fine.restriction(coarse)
+def _same_grid(fine, coarse) -> bool:
+    """Nothing to move between the grids: none, the same object, or slab faces of equal
+    length. A grid is an array of slab faces (nested meshes), or a mesh object with
+    ``parents_in(coarse)`` and ``restriction(coarse)`` (a cross-section,
+    :class:`SectionMesh`)."""
+    return (fine is None or coarse is None or fine is coarse
+            or (isinstance(fine, np.ndarray) and len(fine) == len(coarse)))
 
 
 def _restrict(values: np.ndarray, fine, coarse) -> np.ndarray:
     """Cell averages on the coarse grid of values on the fine one (last axis = cells);
     non-profile values pass unchanged."""
-    moved = _transfer(fine, coarse)
-    if moved is None:
-        return values
     values = np.asarray(values)
-    if values.shape[-1:] != (_cells(fine),):
+    if _same_grid(fine, coarse) or values.shape[-1:] != (_cells(fine),):
         return values
-    parent, w = moved
     n = _cells(coarse)
     flat = values.reshape(-1, values.shape[-1])
-    if isinstance(w, np.ndarray):  # nested slab meshes
+    if isinstance(fine, np.ndarray):  # nested slab meshes: width-weighted cell averages
+        parent, w = _parents(fine, coarse), np.diff(fine)
         out = np.stack([np.bincount(parent, row * w, n) for row in flat])
         out /= np.bincount(parent, w, n)
     else:
-        out = np.asarray(w @ flat.T).T
+        out = np.asarray(fine.restriction(coarse) @ flat.T).T
     return out.reshape(values.shape[:-1] + (n,))
 
 
 def _prolong(values: np.ndarray, coarse, fine) -> np.ndarray:
     """Piecewise-constant values on ``fine`` of cell values on ``coarse``."""
-    moved = _transfer(fine, coarse)
-    if moved is None:
-        return values
     values = np.asarray(values)
-    if values.shape[-1:] != (_cells(coarse),):
+    if _same_grid(fine, coarse) or values.shape[-1:] != (_cells(coarse),):
         return values
-    return values[..., moved[0]]
+    parent = _parents(fine, coarse) if isinstance(fine, np.ndarray) else fine.parents_in(coarse)
+    return values[..., parent]
 
 
 def _grid(result):
