@@ -9,7 +9,8 @@ with the solvers' tol check (mesokinetics 0.1.0, 2026-12-01), one or two runs at
 CPU time in parentheses: sot_cancellation 8-11 s (6.3-7.5), fuchs_sondheimer 10 s (6.7-7.2),
 rashba_strip_edge 13-18 s (12-13), rashba_ferromagnet_strip 11-18 s (11-12),
 rashba_wire_map 21-36 s (18-22; 0.5 GB peak), orbital_film 41 s (17), kubo_vs_kinetic
-64 s (29), heavy_metal_film 140 s (90; 0.85 GB peak), the last three at load 3.5-4.
+64 s (29), heavy_metal_film 140 s (90; 0.85 GB peak), the last three at load 3.5-4;
+lattice_specular_strip 4.6 s (5.1) idle.
 FAST: the ones whose typical wall time was below ~15 s before the tol check
 (rashba_wire_map: 10-17 s, 8.7 s CPU then).
 """
@@ -35,9 +36,10 @@ EXPECTED = {
     "orbital_film": (["orbital_film.png"], 7),
     "heavy_metal_film": (["heavy_metal_film.png"], 12),
     "kubo_vs_kinetic": (["kubo_vs_kinetic.png", "kubo_vs_kinetic.md"], 10),
+    "lattice_specular_strip": (["lattice_specular_strip.png"], 5),
 }
 FAST = ["sot_cancellation", "fuchs_sondheimer", "rashba_strip_edge", "rashba_ferromagnet_strip",
-        "rashba_wire_map"]
+        "rashba_wire_map", "lattice_specular_strip"]
 SLOW = ["orbital_film", "kubo_vs_kinetic", "heavy_metal_film"]
 
 

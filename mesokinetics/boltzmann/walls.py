@@ -32,7 +32,9 @@ def mirror_partners(shell: Shell, normal: int) -> np.ndarray:
     parallel_momentum_shell``). Raises :class:`UnsupportedCombination` when neither
     pairing is exact: a band whose contour has more than two grazing points (an annulus
     or a non-convex contour: k_t labels no unique partner), or a rule that does not pair
-    k_t (3D films, lattice strips, a model's own sampler)."""
+    k_t (3D films, a model's own sampler). On a shell with several Fermi lines per band
+    (``shell.loop``: 2D lattice strips, whose rule pairs k_t on each line with two grazing
+    points, docs/theory.md §8) the partner is looked for on the same line."""
     from scipy.spatial import cKDTree  # scipy.spatial costs 0.1 s to import: load on use
 
     k = shell.k
@@ -63,8 +65,9 @@ def _parallel_partners(shell: Shell, normal: int) -> np.ndarray:
     vn = shell.velocity[:, normal]
     scale = np.max(np.linalg.norm(k, axis=1))
     partner = np.full(len(k), -1)
-    for n in np.unique(shell.band):
-        idx = np.nonzero(shell.band == n)[0]
+    line = shell.band if shell.loop is None else shell.loop
+    for n in np.unique(line):
+        idx = np.nonzero(line == n)[0]
         up, down = idx[vn[idx] > 0], idx[vn[idx] < 0]
         ok = len(t) == 1 and len(up) == len(down) == len(idx) // 2 and 2 * len(up) == len(idx)
         if ok:
@@ -72,7 +75,7 @@ def _parallel_partners(shell: Shell, normal: int) -> np.ndarray:
             down = down[np.argsort(k[down, t[0]], kind="stable")]
             ok = bool(np.all(np.abs(k[up, t[0]] - k[down, t[0]]) <= PARALLEL_TOL * scale))
         if not ok:
-            raise UnsupportedCombination(_unpaired_message(shell, normal, n))
+            raise UnsupportedCombination(_unpaired_message(shell, normal, int(shell.band[idx[0]])))
         partner[up], partner[down] = down, up
     return partner
 
@@ -81,10 +84,14 @@ def _unpaired_message(shell: Shell, normal: int, band: int) -> str:
     """Why band ``band`` of ``shell`` has no exact specular partners (one line)."""
     axis = "xyz"[normal]
     idx = np.nonzero(shell.band == band)[0]
-    why = ("this shell's rule does not pair the momenta along the wall (only the strips of "
-           "2D continuum models do; 3D films, lattice strips and models with their own "
-           "sampler need a mirror-symmetric shell)")
-    if shell.k.shape[1] == 2:
+    why = ("this shell's rule does not pair the momenta along the wall (the strips of 2D "
+           "continuum and lattice models do; 3D films and models with their own sampler need "
+           "a mirror-symmetric shell)")
+    if shell.loop is not None:
+        why = (f"a Fermi line of band {band} is not paired by that momentum: it has more than "
+               f"two grazing points (v_{axis} = 0: not convex along the wall), or none (an "
+               "open orbit around the Brillouin zone, whose partners lie on another line)")
+    elif shell.k.shape[1] == 2:
         k = shell.k[idx]
         angle = np.arctan2(k[:, normal], k[:, 1 - normal])
         order = np.argsort(angle)

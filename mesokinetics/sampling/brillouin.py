@@ -17,7 +17,9 @@ int_k = int d^dk / (2 pi)^d = (1 / V_cell) int d^du):
   differentiation: weights dl / (|v_n| (2 pi)^2). Spectrally accurate for smooth loops.
   Next to a wall (``grazing_axis``, strips) each loop with grazing points v_n = 0 gets
   composite Gauss-Legendre pieces graded towards them instead, mirror symmetric about the
-  wall when the shell is (:func:`_grazing_pieces`, :func:`_graded_loops`).
+  wall when the shell is, and otherwise paired by the momentum along the wall where every
+  graded loop has two grazing points (:func:`_grazing_pieces`, :func:`_graded_loops`,
+  :func:`_paired_loop`).
 * Shell, 3D: linear tetrahedron method on the ``bz_grid``^3 grid (6 tetrahedra per cube):
   each iso-surface triangle contributes area / |grad eps_lin| / (2 pi)^3 at its centroid,
   then projected onto the exact shell. Second order in the grid spacing.
@@ -234,7 +236,10 @@ def _resample(model, band, energy, pts, wcart, m):
     from scipy.interpolate import CubicSpline
 
     s, total = _loop_lengths(pts, wcart)
+    # repeated points (a contour through a grid vertex), the last one possibly repeating the
+    # first across the closure: the spline needs strictly increasing chord lengths
     keep = np.concatenate([[True], np.diff(s[:-1]) > 1e-14 * total])
+    keep[1:] &= total - s[1:-1] > 1e-14 * total
     pts, s = pts[keep], np.concatenate([s[:-1][keep], s[-1:]])
     q = pts - np.outer(s[:-1] / total, wcart)
     q = np.concatenate([q, q[:1]])
@@ -381,7 +386,106 @@ def _grazing_pieces(model, band, energy, q, wcart, velocity, normal, panels):
     speed = np.linalg.norm(Bands(model, k, check=False).band_velocity[:, band], axis=1)
     w = np.linalg.norm(dk, axis=1) * wt / speed / (2 * np.pi) ** 2
     n_g = len(theta_g)
-    return {"kg": on_shell(theta_g), "k": k.reshape(n_g, 2, -1, 2), "w": w.reshape(n_g, 2, -1)}
+    return {"kg": on_shell(theta_g), "k": k.reshape(n_g, 2, -1, 2), "w": w.reshape(n_g, 2, -1),
+            "theta": theta_g, "k_of": k_of, "band": band, "per_half": max(m // 4, 1),
+            "panels": panels}
+
+
+def _project_along(model, k, band, energy, axis, max_iter: int = 30):
+    """Newton steps along the Cartesian ``axis`` only onto eps_band(k) = energy (1/nm), the
+    other components kept exactly; None if a step meets v_axis = 0 or does not converge."""
+    k = np.array(k, float)
+    idx = np.arange(len(k))
+    tol = 1e-13 * (1.0 + abs(energy))
+    for _ in range(max_iter):
+        b = Bands(model, k, check=False)
+        de = b.energies[idx, band] - energy
+        if np.all(np.abs(de) <= tol):
+            return k
+        v = b.band_velocity[idx, band, axis]
+        if np.any(v == 0):
+            return None
+        k[:, axis] -= de / v
+    return None
+
+
+def _paired_loop(model, energy, recip, pieces, normal):
+    """The rule of one Fermi loop with exactly two grazing points A, B (v_n = 0) paired by
+    the momentum along the wall k_t, which specular reflection conserves (docs/theory.md
+    §6.1 and §8): the lattice form of :func:`mesokinetics.sampling.rays.
+    parallel_momentum_shell`, on the loop parameter theta of the trigonometric
+    interpolant instead of the ray angle.
+
+    A and B cut the loop into the arc with v_n > 0 and the arc with v_n < 0, which span the
+    same interval of k_t. The pair (theta_u, theta_l) of equal k_t is labelled by the
+    parameter swept from A on both arcs together, sigma = (theta_u - A) + (A + 2 pi -
+    theta_l), from 0 (both at A) to 2 pi (both at B); each half of sigma carries the
+    ``per_half`` Gauss-Legendre nodes of :func:`_grazing_pieces` on panels graded towards
+    its grazing end, so the loop keeps its m nodes. theta_u solves k_t(theta_u) =
+    k_t(theta_u + 2 pi - sigma) on the interpolant (Illinois; the difference is monotonic
+    in theta_u on a loop with two grazing points); the lower point takes the upper one's
+    k_t exactly and both are projected onto the shell along n only. Weights, with
+    |K'| = |dk/dtheta| |v_n| / |v| = |dk_t / dtheta| on each arc:
+
+        w_u = |dk/dtheta|_u / |v_u| * |K'_l| / (|K'_u| + |K'_l|) * w_sigma / (2 pi)^2
+        w_l = |dk/dtheta|_l / |v_l| * |K'_u| / (|K'_u| + |K'_l|) * w_sigma / (2 pi)^2
+
+    (dtheta / dsigma on each arc), so w_u |v_n,u| = w_l |v_n,l|: the two carry opposite
+    particle fluxes exactly. The pair is moved by one reciprocal vector into the
+    Wigner-Seitz cell (its midpoint's), which keeps the two k_t equal.
+
+    Returns (k (2 S, 2), w (2 S,)) with the upper nodes first, or None (more than two
+    grazing points, or a projection that fails)."""
+    from ..quadrature import graded_unit_rule
+    from .rays import _illinois
+
+    theta_g, k_of, band = pieces["theta"], pieces["k_of"], pieces["band"]
+    if len(theta_g) != 2:
+        return None
+    t = 1 - normal
+    a, b = float(theta_g[0]), float(theta_g[1])
+    mid = project_to_shell(model, k_of(0.5 * (a + b))[0], np.array([band]), energy)
+    v_mid = Bands(model, mid, check=False).band_velocity[0, band, normal]
+    start, length = (a, b - a) if v_mid > 0 else (b, a + 2 * np.pi - b)
+
+    def kt(theta):
+        return k_of(theta)[0][:, t]
+
+    ends = kt(np.array([start, start + length]))
+    rising = np.sign(ends[1] - ends[0])
+    if rising == 0:
+        return None
+    x, wx = graded_unit_rule(pieces["per_half"], pieces["panels"])
+    sig = np.concatenate([np.pi * x, 2 * np.pi - np.pi * x])
+    wsig = np.concatenate([np.pi * wx, np.pi * wx])
+
+    def f(theta_u):
+        return rising * (kt(theta_u) - kt(theta_u + 2 * np.pi - sig))
+
+    lo = np.maximum(start, start + length - 2 * np.pi + sig)
+    hi = np.minimum(start + length, start + sig)
+    theta_u = _illinois(f, lo, hi, f(lo), f(hi), xtol=1e-14)
+    ku, dku = k_of(theta_u)
+    kl, dkl = k_of(theta_u + 2 * np.pi - sig)
+    kl[:, t] = ku[:, t]
+    k = _project_along(model, np.concatenate([ku, kl]), np.full(2 * len(sig), band), energy,
+                       normal)
+    if k is None:
+        return None
+    s = len(sig)
+    centre = 0.5 * (k[:s] + k[s:])
+    k = k + np.tile(_wigner_seitz(centre, recip) - centre, (2, 1))
+    # the velocities at the shifted points, as the shell will compute them: v_n is small
+    # next to the grazing points, and the fluxes must balance to rounding there too
+    v = Bands(model, k, check=False).band_velocity[:, band]
+    if not (np.all(v[:s, normal] > 0) and np.all(v[s:, normal] < 0)):
+        return None
+    measure = np.linalg.norm(np.concatenate([dku, dkl]), axis=1) / np.linalg.norm(v, axis=1)
+    slope = measure * np.abs(v[:, normal])
+    ratio = slope[:s] / slope[s:]
+    w = np.concatenate([measure[:s] / (1 + ratio), measure[s:] * ratio / (1 + ratio)])
+    w *= np.tile(wsig, 2) / (2 * np.pi) ** 2
+    return k, w
 
 
 def _wigner_seitz(k: np.ndarray, recip: np.ndarray) -> np.ndarray:
@@ -407,7 +511,8 @@ def _graded_loops(model, energy, recip, loops, graded, normal):
     kept, so every node has an exact specular partner (the continuum rule snaps and
     symmetrizes its grazing angles for the same reason, docs/theory.md §6 and §8). A
     segment that is its own mirror image (grazing points swapped) keeps its first half and
-    mirrors it onto the second."""
+    mirrors it onto the second. Without the mirror, every graded loop is paired by k_t
+    instead (:func:`_paired_loop`) if each allows it; otherwise the unpaired rule stays."""
     segs = []  # (loop position, segment, band, k start, k end)
     for pos, (_, pieces) in enumerate(graded):
         kg = _wigner_seitz(pieces["kg"], recip)
@@ -438,6 +543,7 @@ def _graded_loops(model, energy, recip, loops, graded, normal):
                 break
         partner.append(found)
     nodes = [{"k": _wigner_seitz(p["k"], recip), "w": p["w"].copy()} for _, p in graded]
+    mirrored = False
     if all(p is not None for p in partner):
         new = [{"k": n["k"].copy(), "w": n["w"].copy()} for n in nodes]
         done = np.zeros(len(segs), bool)
@@ -462,7 +568,14 @@ def _graded_loops(model, energy, recip, loops, graded, normal):
                                 for pos, n in enumerate(new)])
         e = Bands(model, k_all, check=False).energies[np.arange(len(k_all)), b_all]
         if np.all(np.abs(e - energy) <= 1e-10 * (1 + abs(energy))):
-            nodes = new
+            nodes, mirrored = new, True
+    if not mirrored:
+        # no wall mirror: pair the nodes of each loop by k_t instead, where every graded loop
+        # allows it (two grazing points); otherwise the unpaired rule stays (specular walls
+        # are then refused by mesokinetics.boltzmann.walls)
+        paired = [_paired_loop(model, energy, recip, p, normal) for _, p in graded]
+        if all(p is not None for p in paired):
+            nodes = [{"k": k, "w": w} for k, w in paired]
     for (idx, _), n in zip(graded, nodes):
         loops[idx].k = n["k"].reshape(-1, 2)
         loops[idx].weight = n["w"].ravel()
@@ -475,7 +588,8 @@ def _shell_2d(model, energy, numerics, grazing_axis=None):
     k = np.concatenate([lp.k for lp in loops])
     w = np.concatenate([lp.weight for lp in loops])
     band = np.concatenate([np.full(len(lp.k), lp.band) for lp in loops])
-    return Shell(float(energy), k, w, band.astype(int), Bands(model, k))
+    loop = np.concatenate([np.full(len(lp.k), i) for i, lp in enumerate(loops)])
+    return Shell(float(energy), k, w, band.astype(int), Bands(model, k), loop=loop)
 
 
 def _empty_shell(model, energy):

@@ -29,6 +29,9 @@ class Shell:
     weight : (P,) weights of int_k delta(eps_n - E) (eV^-1 nm^-d)
     band : (P,) band index n of each point
     bands : :class:`~mesokinetics.bands.Bands` at the points (all bands)
+    loop : (P,) index of the closed Fermi line each point lies on (2D Brillouin-zone
+        shells: a band may have several), or None (one line per band); specular partners
+        of a shell without the wall mirror are looked for on the same line
     """
 
     energy: float
@@ -36,6 +39,7 @@ class Shell:
     weight: np.ndarray
     band: np.ndarray
     bands: Bands
+    loop: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.k.shape[0]
