@@ -297,6 +297,22 @@ def test_open_fermi_lines_wind_around_the_zone():
     assert shell.density_of_states() == pytest.approx(dos, rel=1e-10)
 
 
+def test_a_contour_through_grid_vertices_is_sampled():
+    """4t - 2t (cos k_x a + cos k_y a) at E = t with a = 0.5 nm: the contour passes through
+    vertices of the default 96 x 96 grid, and contourpy repeats a point (the last one
+    repeating the first across the closure), which broke the arc-length spline ("x must
+    be strictly increasing") until repeated points were dropped there too. DOS against
+    the closed form K(m) / (2 pi^2 t a^2), m = 1 - (E - 4t)^2 / 16 t^2: measured 1e-15."""
+    from scipy.special import ellipkm1
+
+    t, a, energy = 1.0, 0.5, 1.0
+    hx, hy = [[-t]], [[-t]]
+    square = TightBinding(np.eye(2) * a, {(0, 0): [[4 * t]], (1, 0): hx, (-1, 0): hx,
+                                          (0, 1): hy, (0, -1): hy})
+    exact = ellipkm1((energy - 4 * t) ** 2 / (16 * t * t)) / (2 * np.pi**2 * t * a * a)
+    assert sample_shell(square, energy).density_of_states() == pytest.approx(exact, rel=1e-12)
+
+
 def test_fermi_sea_area_converges_second_order():
     """Area between the two Fermi circles of the lattice Rashba model (the region where the
     occupations differ), from the sea rule with exact occupations at its nodes, against the
