@@ -27,6 +27,15 @@ order) is checked the same way on meshes 2 and 4 times coarser, which need not b
 (Gmsh triangles): a grid is then a mesh object whose ``restriction(coarse)`` averages
 the fine cells whose centres each coarse cell holds (:class:`SectionMesh`).
 
+An axis may carry a cheaper ``trial`` value, tried before its start: the azimuth of 3D
+films and uniform solves and the angles of 2D uniform solves, at 8. Where the decisive
+quantities and the response of every traceless element of the density matrix agree with
+the first coarse level (6) to 1e-13, the axis is exact there (the trapezoid rule on a
+shell isotropic about the axis, or on a response that is a trigonometric polynomial of low
+degree, such as the Rashba shells with both bands at the Fermi level) and keeps the
+trial value; the trial solves are then the start and its first level. Otherwise the axis
+starts at its default, and the two trial solves were the cost of trying.
+
 The solver refines (doubles; cells: bisects) the axis with the largest estimate until
 the estimated relative error of the decisive quantities (the charge current, and the
 ``observables`` the user passes) is below ``tol``, an axis reaches ``2**MAX_DOUBLINGS``
@@ -89,6 +98,10 @@ class Axis:
         coarse level is not available (r = 2^-order for a halving)
     hint : what the user sets to change the axis, where that is not an option of the
         same name (a cross-section's mesh: its cells or cell_size)
+    trial : a cheaper value tried before ``start``: where the axis is exact there (its
+        first coarse level agrees to ``EXACT``: the azimuth of a shell isotropic about the
+        wall normal, which the trapezoid rule integrates exactly), the solve keeps it;
+        otherwise it starts at ``start`` (None: no trial)
     """
 
     name: str
@@ -97,6 +110,7 @@ class Axis:
     fixed: bool = False
     order: float | None = None
     hint: str = ""
+    trial: int | None = None
 
     def coarse(self, value: int, times: int = 1) -> int | None:
         """The first (times = 1: 3/4 of the value) or second (times = 2: half of it)
@@ -298,6 +312,7 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
              axes: Sequence[Axis], *, tol: float, budget: float | None = None,
              refine: Callable[[dict, Axis], dict] | None = None,
              coarsen: Callable[[dict, Axis, int], dict | None] | None = None,
+             trial_probes: Callable[[object], list] | None = None,
              stacklevel: int = 3):
     """Solve at the start values, check every axis on two coarser levels, refine until the
     estimate meets ``tol`` (module docstring). Returns the finest result with
@@ -311,6 +326,11 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
         twice the value / :meth:`Axis.coarse`
     budget : seconds of wall time for the whole solve (None: no limit); a refinement that
         would exceed it is not started
+    trial_probes(result) : arrays, or (array, floor) pairs, that must be exact too for an
+        axis to keep its ``trial`` value, besides the decisive quantities (each judged
+        against the largest of them and of the floors): the solvers pass the response of
+        every element of the density matrix, so that a quantity the user asks for later is
+        exact at the trial value as well
     """
     t0 = time.perf_counter()
     cache: dict = {}
@@ -341,7 +361,6 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
             return {**settings, axis.name: 2 * settings[axis.name]}
 
     settings = {a.name: int(a.start) for a in axes}
-    final = solve(settings)
     probe_cache: dict = {}
     floors: list = []
 
@@ -370,6 +389,15 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
             return None
         return settings_
 
+    def is_exact(at, half) -> bool:
+        """The decisive quantities at ``at`` and at its first coarse level ``half`` agree
+        to EXACT (rounding)."""
+        p0, p1 = probed(at), probed(half)
+        f0, f1 = _grid(solve(at)), _grid(solve(half, quiet=True))
+        return all(np.max(np.abs(_restrict(a, f0, f1) - b), initial=0.0)
+                   <= EXACT * max(float(np.max(np.abs(a), initial=0.0)), f)
+                   for a, b, f in zip(p0, p1, floors))
+
     def check(axis, at):
         unchecked.pop(axis.name, None)
         first = coarsen(at, axis, 1)
@@ -381,10 +409,7 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
             return AxisLevels(axis, at[axis.name], (solve(at),), 0.0, key(at))
         rs = [solve(at), solve(half, quiet=True)]
         p0, p1 = probed(at), probed(half)
-        f0, f1 = _grid(rs[0]), _grid(rs[1])
-        exact = all(np.max(np.abs(_restrict(a, f0, f1) - b), initial=0.0)
-                    <= EXACT * max(float(np.max(np.abs(a), initial=0.0)), f)
-                    for a, b, f in zip(p0, p1, floors))
+        exact = is_exact(at, half)
         # exact already (an isotropic film's azimuth): the difference is rounding and the
         # second level would only confirm it
         quarter = None if exact else coarse_solve(coarsen(at, axis, 2), axis)
@@ -398,6 +423,35 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
                         None if exact else axis.order, faces + faces[-1:], floors)
         return AxisLevels(axis, at[axis.name], tuple(rs), rel, key(at))
 
+    def trial_exact(at, half) -> bool:
+        """is_exact, and the ``trial_probes`` agree to EXACT of the largest of them."""
+        if not is_exact(at, half):
+            return False
+        if trial_probes is None:
+            return True
+        r0, r1 = solve(at), solve(half, quiet=True)
+        a = [p if isinstance(p, tuple) else (p, 0.0) for p in trial_probes(r0)]
+        b = [p[0] if isinstance(p, tuple) else p for p in trial_probes(r1)]
+        scale = max((max(float(np.max(np.abs(x), initial=0.0)), float(f)) for x, f in a),
+                    default=0.0)
+        return all(np.max(np.abs(_restrict(np.asarray(x, float), _grid(r0), _grid(r1))
+                                 - np.asarray(y, float)), initial=0.0) <= EXACT * scale
+                   for (x, _), y in zip(a, b))
+
+    trials = [a for a in axes if a.trial is not None and not a.fixed
+              and a.minimum <= a.trial < a.start]
+    if trials:
+        # cheaper values first: an axis exact there keeps its value (the solves are reused
+        # as the start and its first coarse level); the others start as usual
+        tried = {**settings, **{a.name: int(a.trial) for a in trials}}
+        solve(tried)
+        for a in trials:
+            first = coarsen(tried, a, 1)
+            if first is not None and coarse_solve(first, a) is not None \
+                    and trial_exact(tried, first):
+                settings[a.name] = int(a.trial)
+        unchecked.clear()
+    final = solve(settings)
     levels = {a.name: check(a, settings) for a in axes}
     reason = ""
     while True:

@@ -129,7 +129,23 @@ def test_uniform_solve_with_tol_none_is_one_solve_without_estimate():
     assert checked.converged is True and sigma.error.shape == (2, 2)
     assert np.all(sigma.error <= 1e-10 * np.abs(sigma.total[0, 0]))  # isotropic: exact rules
     assert sigma.total == pytest.approx(plain.conductivity().total, rel=1e-14)
-    assert checked.convergence.as_dict()["numerics"] == {"angles": 128, "radial_order": 16}
+    # the angles are tried at 8 first (Axis.trial) and kept: exact there for this shell
+    assert checked.convergence.as_dict()["numerics"] == {"angles": 8, "radial_order": 16}
+    # m in plane, one band at mu: shifted circle, not a low-degree polynomial in the angle
+    shifted = mk.models.RashbaFerromagnet(mass=1.0, alpha=0.05, exchange=0.1,
+                                          magnetization=(1, 0, 0))
+    dis = mk.PointDisorder.from_tau(shifted, 0.05, 100.0)
+    kept = mk.solve_uniform(shifted, dis, 0.05, (1.0, 0.0))
+    assert kept.converged is True and kept.convergence.numerics["angles"] == 128
+    # with both bands at mu (0.3 eV) its band sums are polynomials in cos and sin: exact
+    both = mk.solve_uniform(shifted, mk.PointDisorder.from_tau(shifted, 0.3, 100.0), 0.3,
+                            (1.0, 0.0))
+    assert both.convergence.numerics["angles"] == 8
+    fixed = mk.solve_uniform(shifted, mk.PointDisorder.from_tau(shifted, 0.3, 100.0), 0.3,
+                             (1.0, 0.0), tol=None)
+    for op in (mk.operators.spin(shifted, "y"), mk.operators.spin(shifted, "z")):
+        assert both.density(op).total == pytest.approx(fixed.density(op).total, rel=1e-12,
+                                                        abs=1e-12)
 
 
 def test_kubo_check_estimates_its_error_and_honours_fixed_numerics():

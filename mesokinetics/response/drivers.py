@@ -26,7 +26,7 @@ from ..disorder import PointDisorder
 from ..models.base import Model
 from ..numerics import Numerics, resolve_numerics
 from ..parallel import validate_scheduler
-from ..operators import as_operator
+from ..operators import Operator, as_operator
 from ..quadrature import KB_EV_K, thermal_nodes
 from ..samples import CrossSection, PeriodicStrip, Slab, cross_axes
 from ..preflight import check_resources
@@ -43,6 +43,11 @@ Progress = Callable[[int, int], None]
 
 #: Default number of nodes of the thermal window (T > 0).
 ENERGY_POINTS = 24
+#: The azimuth of 3D films and uniform solves, and the angles of 2D uniform solves, tried
+#: first (Axis.trial): kept where the decisive quantities agree with 6 nodes to rounding (a
+#: shell isotropic about the axis, whose response in the angle is a trigonometric
+#: polynomial of low degree), else the default.
+ANGULAR_TRIAL = 8
 
 
 # --------------------------------------------------------------------------------------
@@ -84,7 +89,16 @@ def _axes(model: Model, num: Numerics, given: set, temperature: float, energy_po
         names.extend([("polar", num.polar, 2 * panels), ("azimuth", num.azimuth, 4)])
     if uniform and sampler_of(model) is None and model.dim > 1:
         names.append(("radial_order", num.radial_order, 2))
-    axes = [Axis(n, int(v), m, fixed=n in given) for n, v, m in names]
+    # the azimuth of a film or bulk shell isotropic about the axis, and the angles of an
+    # isotropic 2D bulk shell, are exact at a few nodes (the trapezoid on a trigonometric
+    # polynomial of low degree): tried first at ANGULAR_TRIAL (the graded rules of strips
+    # and wires are not: their walls break the isotropy)
+    trial = {}
+    if model.dim == 3 and not wire:
+        trial["azimuth"] = ANGULAR_TRIAL
+    elif model.dim == 2 and uniform:
+        trial["angles"] = ANGULAR_TRIAL
+    axes = [Axis(n, int(v), m, fixed=n in given, trial=trial.get(n)) for n, v, m in names]
     if temperature > 0:
         axes.append(Axis("energy_points", int(energy_points), 2, fixed=energy_given))
     return axes
@@ -96,6 +110,52 @@ def _accuracy_inputs(tol, budget, energy_points) -> tuple:
     given = energy_points is not None
     points = validate_energy_points(ENERGY_POINTS if energy_points is None else energy_points)
     return check_tol(tol), check_budget(budget), points, given
+
+
+def _density_matrix_probes(model: Model) -> Callable:
+    """The response of every traceless element of the density matrix (a Hermitian basis of
+    the traceless N x N matrices: E_aa - E_a+1,a+1, E_ab + E_ba, i (E_ab - E_ba)): what an
+    axis must get exactly right to keep a trial value (``Axis.trial``), so that spin,
+    orbital and any other local observable asked for after the solve are exact there too.
+    The trace (the charge density) is left out: neutrality pins it to zero, so it holds
+    rounding only. Each element is judged against the intraband scale of the solve
+    (:func:`_intraband_scale`) as its floor, so elements that vanish by symmetry (all of
+    them, for the orbital texture in a field) are rounding against a physical scale."""
+    n = model.size
+    basis = []
+    for a in range(n):
+        for b in range(a, n):
+            m = np.zeros((n, n), complex)
+            if a == b:
+                if a == n - 1:
+                    continue
+                m[a, a], m[a + 1, a + 1] = 1.0, -1.0
+            else:
+                m[a, b] = m[b, a] = 1.0
+                basis.append(Operator(m.copy(), name=f"rho_{a}{b}"))
+                m[a, b], m[b, a] = -1j, 1j
+            basis.append(Operator(m, name=f"rho_{a}{b}"))
+
+    def probes(result) -> list:
+        floor = _intraband_scale(result)
+        return [(np.asarray(result.density(op).total, float), floor) for op in basis]
+
+    return probes
+
+
+def _intraband_scale(result) -> float:
+    """sum over the thermal nodes of the weighted sum_p w_p w_n |g_p . E| of the bulk
+    (a finite sample: its ``bulk``), nm^-d: the size of a density response without
+    cancellations, for an operator of unit norm."""
+    bulk = getattr(result, "bulk", result)
+    e = np.asarray(bulk.field, float)
+    total = 0.0
+    for node in bulk.nodes:
+        sol = node.solution
+        if sol is not None and len(sol.shell):
+            sh = sol.shell
+            total += node.weight * float(np.sum(sh.weight * sh.multiplicity * np.abs(e @ sol.g)))
+    return total
 
 
 def _finite_probes(ops: list) -> Callable:
@@ -322,7 +382,8 @@ def solve_uniform(
                 + [r.total for r in result.responses(ops)])
 
     axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=True)
-    return converge(at, probes, axes, tol=tol, budget=budget)
+    return converge(at, probes, axes, tol=tol, budget=budget,
+                    trial_probes=_density_matrix_probes(model))
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
@@ -499,7 +560,7 @@ def solve_slab(
     axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=False)
     axes.append(_cells_axis(slab))
     result = converge(at, _finite_probes(ops), axes, tol=tol, budget=budget,
-                      coarsen=_coarsen_cells)
+                      coarsen=_coarsen_cells, trial_probes=_density_matrix_probes(model))
     _bulk_convergence(result)
     return result
 
