@@ -30,7 +30,9 @@ the fine cells whose centres each coarse cell holds (:class:`SectionMesh`).
 An axis may carry a cheaper ``trial`` value, tried before its start: the azimuth of 3D
 films and uniform solves and the angles of 2D uniform solves, at 8. Where the decisive
 quantities and the response of every traceless element of the density matrix agree with
-the first coarse level (6) to 1e-13, the axis is exact there (the trapezoid rule on a
+the first coarse level (6) to 1e-13, and its shells have the density of states of the
+start's at every energy node (so that no small pocket is missed by both), the axis is
+exact there (the trapezoid rule on a
 shell isotropic about the axis, or on a response that is a trigonometric polynomial of low
 degree, such as the Rashba shells with both bands at the Fermi level) and keeps the
 trial value; the trial solves are then the start and its first level. Otherwise the axis
@@ -313,6 +315,7 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
              refine: Callable[[dict, Axis], dict] | None = None,
              coarsen: Callable[[dict, Axis, int], dict | None] | None = None,
              trial_probes: Callable[[object], list] | None = None,
+             accept_trial: Callable[[dict, dict], bool] | None = None,
              stacklevel: int = 3):
     """Solve at the start values, check every axis on two coarser levels, refine until the
     estimate meets ``tol`` (module docstring). Returns the finest result with
@@ -331,6 +334,10 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
         against the largest of them and of the floors): the solvers pass the response of
         every element of the density matrix, so that a quantity the user asks for later is
         exact at the trial value as well
+    accept_trial(tried, start) : a cheaper check that the trial settings see the same
+        shells as the start settings (the solvers compare the densities of states at every
+        energy node): two coarse levels that both miss a small pocket agree exactly, on
+        nothing; None accepts
     """
     t0 = time.perf_counter()
     cache: dict = {}
@@ -448,7 +455,9 @@ def converge(solve_at: Callable[[dict], object], probes: Callable[[object], list
         for a in trials:
             first = coarsen(tried, a, 1)
             if first is not None and coarse_solve(first, a) is not None \
-                    and trial_exact(tried, first):
+                    and trial_exact(tried, first) and (
+                        accept_trial is None
+                        or accept_trial({**settings, a.name: int(a.trial)}, settings)):
                 settings[a.name] = int(a.trial)
         unchecked.clear()
     final = solve(settings)

@@ -59,13 +59,20 @@ def test_no_fermi_surface_gives_empty_shell():
 
 
 def test_pocket_away_from_origin_is_reported():
+    """One pocket away from k = 0 is sampled from its centre (tests/test_pockets.py); two
+    pockets of one band (a double well along k_x, minima at +-2 /nm, E = 0.01 eV) are not
+    star-shaped about k = 0 nor about the mean of their crossings, and are refused."""
     m = mass_to_internal(1.0)
     k0 = np.array([2.0, 0.0])
     model = from_callable(
         lambda k: (np.sum((k - k0) ** 2, -1) / (2 * m))[:, None, None] + 0j, dim=2
     )
-    with pytest.raises(ShellSamplingError, match="not star-shaped"):
-        sample_shell(model, 0.05)
+    assert sample_shell(model, 0.05).density_of_states() == pytest.approx(m / (2 * np.pi),
+                                                                          rel=1e-12)
+    wells = from_callable(lambda k: (((k[..., 0] ** 2 - 4.0) ** 2 / 16 + k[..., 1] ** 2)
+                                     / (2 * m))[..., None, None] + 0j, dim=2)
+    with pytest.raises(ShellSamplingError, match="not star-shaped about k = 0 or its centre"):
+        sample_shell(wells, 0.01)
 
 
 def test_numerics_are_validated():

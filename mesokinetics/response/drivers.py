@@ -158,6 +158,29 @@ def _intraband_scale(result) -> float:
     return total
 
 
+def _same_shells(model: Model, num: Numerics, mu: float, temperature: float,
+                 energy_points: int, cache: LevelCache) -> Callable[[dict, dict], bool]:
+    """accept_trial of :func:`~mesokinetics.convergence.converge`: the bulk shells (the
+    standard rule: the pockets it may miss are those of any rule) at the trial settings
+    have the density of states of those at the start settings, to 1e-12, at every energy
+    node (a root search each, no solve): 8 rays can miss a small pocket that 128 rays
+    find, and the trial's own coarse level, missing it too, would agree exactly. The root
+    searches go through the solve's ray memo (``cache``): a uniform start solve then finds
+    its crossings there."""
+    def accept(tried: dict, start: dict) -> bool:
+        energies, _ = _thermal_window(model, num, mu, temperature, energy_points)
+        memo = cache.memo_for(model)
+        with ray_memo(RayMemo(model) if memo is None else memo):
+            for e in energies:
+                dos = [sample_shell(model, float(e), _numerics_at(num, s)).density_of_states()
+                       for s in (tried, start)]
+                if not abs(dos[0] - dos[1]) <= 1e-12 * abs(dos[1]):
+                    return False
+        return True
+
+    return accept
+
+
 def _finite_probes(ops: list) -> Callable:
     """The decisive quantities of a film or strip: the current profile along the field
     and the profiles of ``ops``."""
@@ -383,7 +406,9 @@ def solve_uniform(
 
     axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=True)
     return converge(at, probes, axes, tol=tol, budget=budget,
-                    trial_probes=_density_matrix_probes(model))
+                    trial_probes=_density_matrix_probes(model),
+                    accept_trial=_same_shells(model, num, mu, temperature, energy_points,
+                                              cache))
 
 
 def bulk_reference(model, disorder, mu, field, temperature, energy_points, num: Numerics,
@@ -560,7 +585,9 @@ def solve_slab(
     axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=False)
     axes.append(_cells_axis(slab))
     result = converge(at, _finite_probes(ops), axes, tol=tol, budget=budget,
-                      coarsen=_coarsen_cells, trial_probes=_density_matrix_probes(model))
+                      coarsen=_coarsen_cells, trial_probes=_density_matrix_probes(model),
+                      accept_trial=_same_shells(model, num, mu, temperature, energy_points,
+                                              cache))
     _bulk_convergence(result)
     return result
 

@@ -816,8 +816,13 @@ def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots |
     dirs, domega = rule if rule is not None else shell_rule(model, energy, numerics, grazing_axis)
     if roots is None:
         roots = find_ray_roots(model, dirs, energy, numerics)
-    _check_star_shaped(roots, len(dirs), energy)
-    k = roots.radius[:, None] * dirs[roots.ray]
+    pockets = _pocket_bands(roots, len(dirs), energy)
+    centre = np.zeros((len(roots.band), model.dim))
+    if pockets:
+        if grazing_axis is not None:  # the graded rules and their partners are about k = 0
+            raise ShellSamplingError(_not_star_shaped(pockets[0], roots, len(dirs), energy))
+        roots, centre = _with_centred_pockets(model, dirs, energy, numerics, roots, pockets)
+    k = centre + roots.radius[:, None] * dirs[roots.ray]
     bands = Bands(model, k)
     n = np.arange(len(k))
     radial_speed = np.abs(np.sum(bands.band_velocity[n, roots.band] * dirs[roots.ray], axis=-1))
@@ -1132,13 +1137,32 @@ def _touches_extremum(roots: RayRoots, band: int, rel: float = 1e-6) -> bool:
     return bool(np.all(pair_ray & close))
 
 
-def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
-    if roots.band.size == 0:
-        return
-    n_bands = int(roots.band.max()) + 1
+def _crossing_counts(roots: RayRoots, n_rays: int) -> np.ndarray:
+    """(rays, bands) number of crossings of each band by each ray."""
+    n_bands = int(roots.band.max()) + 1 if roots.band.size else 0
     counts = np.zeros((n_rays, n_bands), int)
     np.add.at(counts, (roots.ray, roots.band), 1)
-    for n in range(n_bands):
+    return counts
+
+
+def _not_star_shaped(band: int, roots: RayRoots, n_rays: int, energy: float,
+                     about: str = "k = 0") -> str:
+    c = _crossing_counts(roots, n_rays)[:, band]
+    return (f"the shell of band {band} at E = {energy} eV is not star-shaped about {about}: "
+            f"rays from there cross it between {c.min()} and {c.max()} times (a pocket away "
+            "from k = 0 that is not convex, or several pockets of one band). Ray sampling "
+            "would be inaccurate; use a model centred on the pocket, or a Brillouin-zone "
+            "sampler.")
+
+
+def _pocket_bands(roots: RayRoots, n_rays: int, energy: float) -> list[int]:
+    """The bands whose shell some rays from k = 0 cross and others do not, or cross a
+    different number of times (a pocket away from k = 0); raises ShellSamplingError when
+    that is because ``energy`` lies at a band extremum (a ring or point of vanishing
+    width)."""
+    counts = _crossing_counts(roots, n_rays)
+    bad = []
+    for n in range(counts.shape[1]):
         c = counts[:, n]
         if c.min() != c.max() and _touches_extremum(roots, n):
             raise ShellSamplingError(
@@ -1148,12 +1172,63 @@ def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
                 "edge, e.g. by 1e-6 eV"
             )
         if c.min() != c.max():
-            raise ShellSamplingError(
-                f"the shell of band {n} at E = {energy} eV is not star-shaped about k = 0: "
-                f"rays from the origin cross it between {c.min()} and {c.max()} times "
-                "(a pocket away from k = 0). Ray sampling would be inaccurate; use a model "
-                "centred on the pocket, or a Brillouin-zone sampler."
-            )
+            bad.append(n)
+    return bad
+
+
+def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
+    pockets = _pocket_bands(roots, n_rays, energy)
+    if pockets:
+        raise ShellSamplingError(_not_star_shaped(pockets[0], roots, n_rays, energy))
+
+
+class _CentredModel(Model):
+    """``model`` with k measured from ``centre`` (1/nm): h'(k) = h(k + centre), for rays
+    from a point inside a pocket. Every attribute the samplers read is the model's own."""
+
+    def __init__(self, model: Model, centre: np.ndarray) -> None:
+        self.base, self.centre = model, np.asarray(centre, float)
+        self.dim, self.size, self.basis = model.dim, model.size, model.basis
+        self.spin_matrices, self.orbital_matrices = model.spin_matrices, model.orbital_matrices
+        self.momentum_scale = model.momentum_scale
+
+    def hamiltonian(self, k: np.ndarray) -> np.ndarray:
+        return self.base.hamiltonian(np.asarray(k, float) + self.centre)
+
+    def velocity(self, k: np.ndarray) -> np.ndarray:
+        return self.base.velocity(np.asarray(k, float) + self.centre)
+
+
+def _with_centred_pockets(model: Model, dirs: np.ndarray, energy: float, numerics: Numerics,
+                          roots: RayRoots, pockets: list[int]) -> tuple[RayRoots, np.ndarray]:
+    """The crossings of ``roots`` with those of every band in ``pockets`` replaced by the
+    crossings of the same rays drawn from the centre of its pocket (the mean of its
+    crossings from k = 0: inside a convex pocket), and the origin (Q, d) of each crossing's
+    ray (0 for the other bands). The shell measure on rays from any point is the same
+    d Omega r^(d-1) / |v . khat| (docs/theory.md §8), so the rule stays spectral; near a
+    band minimum away from k = 0 (a Rashba ferromagnet with an in-plane magnetization,
+    between the minimum and the band's energy at k = 0) this replaces a refusal. Raises
+    ShellSamplingError when the pocket is not star-shaped about its centre either."""
+    keep = ~np.isin(roots.band, pockets)
+    ray, band, radius = [roots.ray[keep]], [roots.band[keep]], [roots.radius[keep]]
+    origin = [np.zeros((int(keep.sum()), model.dim))]
+    for n in pockets:
+        sel = roots.band == n
+        centre = np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+        found = find_ray_roots(_CentredModel(model, centre), dirs, energy, numerics)
+        mine = found.band == n
+        if not np.array_equal(np.bincount(found.ray[mine], minlength=len(dirs)),
+                              np.ones(len(dirs), int)):
+            raise ShellSamplingError(_not_star_shaped(
+                n, RayRoots(found.ray[mine], found.band[mine], found.radius[mine],
+                            found.k_scan), len(dirs), energy, about="k = 0 or its centre"))
+        ray.append(found.ray[mine])
+        band.append(found.band[mine])
+        radius.append(found.radius[mine])
+        origin.append(np.tile(centre, (int(mine.sum()), 1)))
+    merged = RayRoots(np.concatenate(ray), np.concatenate(band), np.concatenate(radius),
+                      roots.k_scan)
+    return merged, np.concatenate(origin)
 
 
 def ray_sea(model: Model, energy: float, numerics: Numerics, roots: RayRoots | None = None) -> Sea:
@@ -1178,9 +1253,24 @@ def ray_sea(model: Model, energy: float, numerics: Numerics, roots: RayRoots | N
     ray_sorted, r_sorted = roots.ray[order], roots.radius[order]
     counts = np.bincount(ray_sorted, minlength=n_rays)
     if counts.min() != counts.max():
-        _check_star_shaped(roots, n_rays, energy)
+        # at a band extremum: refused. A pocket away from k = 0: the rays from its centre,
+        # where every band's shell is star-shaped about it (spectral again); otherwise the
+        # rays from k = 0, which the pocket only cuts into more intervals, each integrated
+        # exactly along its ray (the angular rule then converges algebraically next to the
+        # rays tangent to the pocket, which the angles check of tol measures)
+        pockets = _pocket_bands(roots, n_rays, energy)
+        if pockets and not isinstance(model, _CentredModel):
+            sel = roots.band == pockets[0]
+            centre = np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+            centred = _CentredModel(model, centre)
+            found = find_ray_roots(centred, dirs, energy, numerics)
+            if found.band.size and np.all(np.ptp(_crossing_counts(found, n_rays), axis=0) == 0):
+                sea = ray_sea(centred, energy, numerics, found)
+                return Sea(sea.energy, sea.k + centre, sea.weight)
     nr = int(counts.max()) if counts.size else 0
-    radii = r_sorted.reshape(n_rays, nr) if nr else np.zeros((n_rays, 0))
+    radii = np.full((n_rays, nr), np.inf)  # the crossings of each ray, padded with inf
+    slot = np.arange(len(ray_sorted)) - np.repeat(np.cumsum(counts) - counts, counts)
+    radii[ray_sorted, slot] = r_sorted
     lo = np.concatenate([np.zeros((n_rays, 1)), radii], axis=1)  # (R, nr+1)
     hi = np.concatenate([radii, np.full((n_rays, 1), np.inf)], axis=1)
     # occupation pattern of each interval, from its midpoint (or the far region)
@@ -1188,7 +1278,7 @@ def ray_sea(model: Model, energy: float, numerics: Numerics, roots: RayRoots | N
     kmid = mid[..., None] * dirs[:, None, :]
     e_mid = Bands(model, kmid.reshape(-1, model.dim)).energies.reshape(n_rays, nr + 1, -1)
     occ = e_mid < energy
-    mixed = np.any(occ, axis=-1) & ~np.all(occ, axis=-1)
+    mixed = np.any(occ, axis=-1) & ~np.all(occ, axis=-1) & np.isfinite(lo)
     ri, ii = np.nonzero(mixed)
     a, b = lo[ri, ii], hi[ri, ii]
     finite = np.isfinite(b)
