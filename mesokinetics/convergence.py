@@ -32,11 +32,11 @@ films and uniform solves and the angles of 2D uniform solves, at 8. Where the de
 quantities and the response of every traceless element of the density matrix agree with
 the first coarse level (6) to 1e-13, and its shells have the density of states of the
 start's at every energy node (so that no small pocket is missed by both), the axis is
-exact there (the trapezoid rule on a
-shell isotropic about the axis, or on a response that is a trigonometric polynomial of low
-degree, such as the Rashba shells with both bands at the Fermi level) and keeps the
-trial value; the trial solves are then the start and its first level. Otherwise the axis
-starts at its default, and the two trial solves were the cost of trying.
+exact there (the trapezoid rule on a shell isotropic about the axis, or on a response
+that is a trigonometric polynomial of low degree, such as the Rashba shells with both
+bands at the Fermi level) and keeps the trial value; the trial solves are then the start
+and its first level. Otherwise the axis starts at its default, and the two trial solves
+were the cost of trying.
 
 The solver refines (doubles; cells: bisects) the axis with the largest estimate until
 the estimated relative error of the decisive quantities (the charge current, and the

@@ -50,12 +50,13 @@ def test_nan_in_hamiltonian_is_reported():
 
 
 def test_shell_that_cannot_be_sampled():
+    """Two pockets of one band (one pocket away from k = 0 is sampled from its centre:
+    tests/test_pockets.py)."""
     m = mass_to_internal(1.0)
-    model = from_callable(
-        lambda k: (np.sum((k - [1.5, 0.0]) ** 2, -1) / (2 * m))[:, None, None] + 0j, dim=2
-    )
+    model = from_callable(lambda k: (((k[..., 0] ** 2 - 4.0) ** 2 / 16 + k[..., 1] ** 2)
+                                     / (2 * m))[..., None, None] + 0j, dim=2)
     with pytest.raises(mk.ShellSamplingError, match="star-shaped"):
-        mk.solve_uniform(model, DIS, 0.02, (1.0, 0.0))
+        mk.solve_uniform(model, DIS, 0.01, (1.0, 0.0))
 
 
 def test_mu_in_gap_is_allowed_and_purely_intrinsic():

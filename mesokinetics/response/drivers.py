@@ -181,11 +181,31 @@ def _same_shells(model: Model, num: Numerics, mu: float, temperature: float,
     return accept
 
 
+#: An observable is judged against at least this fraction of its response without
+#: cancellations (:func:`_observable_floors`): far below any physical value, far above the
+#: rounding (1e-16 of it) that would otherwise be refined.
+OBSERVABLE_FLOOR = 1e-9
+
+
+def _observable_floors(ops: list, result) -> list[float]:
+    """The floor of each observable's error scale: ``OBSERVABLE_FLOOR`` times its operator
+    norm (a constant matrix) times the intraband scale of the solve
+    (:func:`_intraband_scale`), the size of its response without cancellations; 0 for
+    k-dependent operators. Without it an observable that vanishes (the damping-like <s_z>
+    of a Rashba ferromagnet with m along the field, zero by symmetry) is judged on its own
+    rounding, and every axis is refined to its cap (636 s at 100 K, not converged)."""
+    scale = OBSERVABLE_FLOOR * _intraband_scale(result) if ops else 0.0
+    return [float(np.linalg.norm(op.matrix, 2)) * scale if op.matrix is not None else 0.0
+            for op in ops]
+
+
 def _finite_probes(ops: list) -> Callable:
     """The decisive quantities of a film or strip: the current profile along the field
-    and the profiles of ``ops``."""
+    and the profiles of ``ops`` (each against its floor, :func:`_observable_floors`)."""
     def probes(result) -> list:
-        return [result._current_along_field()] + [result.density(op).total for op in ops]
+        floors = _observable_floors(ops, result)
+        return [result._current_along_field()] + [
+            (result.density(op).total, f) for op, f in zip(ops, floors)]
 
     return probes
 
@@ -401,8 +421,9 @@ def solve_uniform(
         return at({})
 
     def probes(result: UniformResponse) -> list:
+        floors = _observable_floors(ops, result)
         return ([(result._conductivity_tensor().total, CONDUCTIVITY_SCALE)]
-                + [r.total for r in result.responses(ops)])
+                + [(r.total, f) for r, f in zip(result.responses(ops), floors)])
 
     axes = _axes(model, num, given, temperature, energy_points, energy_given, uniform=True)
     return converge(at, probes, axes, tol=tol, budget=budget,
