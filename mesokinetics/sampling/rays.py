@@ -1150,9 +1150,10 @@ def _not_star_shaped(band: int, roots: RayRoots, n_rays: int, energy: float,
     c = _crossing_counts(roots, n_rays)[:, band]
     return (f"the shell of band {band} at E = {energy} eV is not star-shaped about {about}: "
             f"rays from there cross it between {c.min()} and {c.max()} times (a pocket away "
-            "from k = 0 that is not convex, or several pockets of one band). Ray sampling "
-            "would be inaccurate; use a model centred on the pocket, or a Brillouin-zone "
-            "sampler.")
+            "from k = 0). Uniform samples take a convex pocket from its centre; several "
+            "pockets of one band, and pockets in films, strips and wires (whose graded rules "
+            "are built about k = 0), are not sampled: use a model centred on the pocket, or "
+            "a Brillouin-zone sampler.")
 
 
 def _pocket_bands(roots: RayRoots, n_rays: int, energy: float) -> list[int]:
