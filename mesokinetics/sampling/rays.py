@@ -277,16 +277,34 @@ class Grazing:
     profile: dict | None = None
 
 
-def _grazing_points(model: Model, energy: float, numerics: Numerics, normal: int) -> Grazing:
-    """The grazing points of every band's shell (:class:`Grazing`): sign changes of
-    v_n . n between the rays of a uniform rule of max(angles, 64) rays, for every band and
-    every crossing of a ray (by radius), refined by the Illinois method on the ray angle."""
+def _search_rays(numerics: Numerics, normal: int) -> tuple[np.ndarray, np.ndarray]:
+    """The uniform rule of max(angles, 64) rays of the grazing search: angles (rad, from
+    the wall plane) and directions."""
     n0 = max(numerics.angles, 64)
     phi0 = 2 * np.pi * (np.arange(n0) + 0.5) / n0
     dirs = np.zeros((n0, 2))
     dirs[:, 1 - normal] = np.cos(phi0)
     dirs[:, normal] = np.sin(phi0)
-    roots = find_ray_roots(model, dirs, energy, numerics)
+    return phi0, dirs
+
+
+def _without(roots: RayRoots, ignore: frozenset) -> RayRoots:
+    """``roots`` without the crossings of the bands in ``ignore``."""
+    if not ignore:
+        return roots
+    keep = ~np.isin(roots.band, list(ignore))
+    return RayRoots(roots.ray[keep], roots.band[keep], roots.radius[keep], roots.k_scan)
+
+
+def _grazing_points(model: Model, energy: float, numerics: Numerics, normal: int,
+                    ignore: frozenset = frozenset()) -> Grazing:
+    """The grazing points of every band's shell (:class:`Grazing`): sign changes of
+    v_n . n between the rays of a uniform rule of max(angles, 64) rays, for every band and
+    every crossing of a ray (by radius), refined by the Illinois method on the ray angle.
+    The bands in ``ignore`` are left out (sampled from their pockets' centres)."""
+    phi0, dirs = _search_rays(numerics, normal)
+    n0 = len(phi0)
+    roots = _without(find_ray_roots(model, dirs, energy, numerics), ignore)
     if roots.band.size == 0:
         return Grazing([], roots.k_scan, {}, phi0, {})
     _check_star_shaped(roots, n0, energy)
@@ -765,23 +783,62 @@ def _one_axis(axis) -> bool:
     return isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
 
 
-def _strip_shell(model: Model, energy: float, numerics: Numerics, normal: int) -> Shell:
+def _strip_shell(model: Model, energy: float, numerics: Numerics, normal: int,
+                 ignore: frozenset = frozenset()) -> Shell:
     """The shell of a 2D continuum model next to walls normal to axis ``normal``: the
     rule graded at the grazing points (:func:`_rule_2d`) when the shell is mirror
     symmetric about the wall, the rule paired by the momentum along the wall
     (:func:`parallel_momentum_shell`) when it is not and every band's contour has two
-    grazing points, and the graded rule, unpaired, otherwise (docs/theory.md §6.1, §8)."""
+    grazing points, and the graded rule, unpaired, otherwise (docs/theory.md §6.1, §8).
+
+    A band whose shell is a pocket away from k = 0 is built the same way on the model
+    seen from the pocket's centre (:func:`_strip_pockets`); ``ignore``: bands left out."""
     _check_grazing_axis(2, normal)
-    grazing = _grazing_points(model, energy, numerics, normal)
+    if not ignore:
+        pockets = _strip_pockets(model, energy, numerics, normal)
+        if pockets:
+            return pockets
+    grazing = _grazing_points(model, energy, numerics, normal, ignore)
     breaks = _grazing_breaks(grazing)
     if not _mirror_set(breaks):  # the grazing points already show the shell is asymmetric
         paired = parallel_momentum_shell(model, energy, numerics, normal, grazing)
         if paired is not None:
             return paired
     rule = _rule_2d(numerics, normal, breaks)
-    roots = find_ray_roots(model, rule[0], energy, numerics)
+    roots = _without(find_ray_roots(model, rule[0], energy, numerics), ignore)
     return ray_shell(model, energy, numerics, roots, normal, rule, grazing=grazing,
                      pair=_mirror_set(breaks))
+
+
+def _strip_pockets(model: Model, energy: float, numerics: Numerics,
+                   normal: int) -> Shell | None:
+    """The strip shell of a model with pockets away from k = 0 (None if it has none): the
+    other bands from k = 0, and each pocket's band from its centre c (the mean of its
+    crossings on the grazing search's rays), on the model seen from c (:class:`_CentredModel`),
+    its nodes moved back by c. A translation keeps k_t equal within each pair of the k_t
+    rule, and maps the mirror about c onto pairs of equal k_t and opposite v_n, which
+    :func:`mesokinetics.boltzmann.walls.mirror_partners` pairs by k_t (docs/theory.md §8)."""
+    _, dirs = _search_rays(numerics, normal)
+    roots = find_ray_roots(model, dirs, energy, numerics)
+    pockets = _pocket_bands(roots, len(dirs), energy)
+    if not pockets:
+        return None
+    bands = frozenset(range(model.size))  # band labels are at most the number of states
+    parts = [_strip_shell(model, energy, numerics, normal, frozenset(pockets))]
+    origins = [np.zeros(2)]
+    for n in pockets:
+        sel = roots.band == n
+        centre = np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+        centred = _CentredModel(model, centre)
+        found = find_ray_roots(centred, dirs, energy, numerics)
+        if _pocket_bands(_without(found, frozenset(bands - {n})), len(dirs), energy):
+            raise ShellSamplingError(_not_star_shaped(
+                n, found, len(dirs), energy, about="k = 0 or its centre"))
+        parts.append(_strip_shell(centred, energy, numerics, normal, frozenset(bands - {n})))
+        origins.append(centre)
+    k = np.concatenate([p.k + c for p, c in zip(parts, origins)])
+    return Shell(float(energy), k, np.concatenate([p.weight for p in parts]),
+                 np.concatenate([p.band for p in parts]).astype(int), Bands(model, k))
 
 
 def shell_rule(model: Model, energy: float, numerics: Numerics,
@@ -819,7 +876,8 @@ def ray_shell(model: Model, energy: float, numerics: Numerics, roots: RayRoots |
     pockets = _pocket_bands(roots, len(dirs), energy)
     centre = np.zeros((len(roots.band), model.dim))
     if pockets:
-        if grazing_axis is not None:  # the graded rules and their partners are about k = 0
+        if grazing_axis is not None:  # 3D films and wires: their graded rules are about
+            # k = 0 (2D strips take their pockets from the centres in _strip_pockets)
             raise ShellSamplingError(_not_star_shaped(pockets[0], roots, len(dirs), energy))
         roots, centre = _with_centred_pockets(model, dirs, energy, numerics, roots, pockets)
     k = centre + roots.radius[:, None] * dirs[roots.ray]
@@ -1150,10 +1208,10 @@ def _not_star_shaped(band: int, roots: RayRoots, n_rays: int, energy: float,
     c = _crossing_counts(roots, n_rays)[:, band]
     return (f"the shell of band {band} at E = {energy} eV is not star-shaped about {about}: "
             f"rays from there cross it between {c.min()} and {c.max()} times (a pocket away "
-            "from k = 0). Uniform samples take a convex pocket from its centre; several "
-            "pockets of one band, and pockets in films, strips and wires (whose graded rules "
-            "are built about k = 0), are not sampled: use a model centred on the pocket, or "
-            "a Brillouin-zone sampler.")
+            "from k = 0). Uniform samples and strips take a convex pocket from its centre; "
+            "several pockets of one band, and pockets in 3D films and wires (whose graded "
+            "rules are built about k = 0), are not sampled: use a model centred on the "
+            "pocket, or a Brillouin-zone sampler.")
 
 
 def _pocket_bands(roots: RayRoots, n_rays: int, energy: float) -> list[int]:
