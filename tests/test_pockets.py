@@ -3,7 +3,8 @@
 Rays from k = 0 cross such a shell twice or not at all, which the ray rule cannot
 integrate accurately; it used to refuse them ("not star-shaped about k = 0"). Each such
 band is now sampled on the same rays drawn from the centre of its pocket, and the Fermi
-sea from there too when every band's shell is star-shaped about it. The Rashba
+sea from there too when every band's shell is star-shaped about it; in a 2D strip each
+pocket's band gets the whole strip construction from its centre. The Rashba
 ferromagnet with an in-plane magnetization has such pockets between each band's minimum and
 its energy at k = 0 (-0.1164 ... -0.1 eV and 0.0836 ... 0.1 eV below), so its finite-T
 windows, which reach them, failed at every temperature.
