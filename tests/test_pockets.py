@@ -161,7 +161,7 @@ def test_a_strip_of_a_pocket_is_the_strip_of_the_band_at_the_origin(walls):
 
 def test_fully_specular_ferromagnet_strip_at_300_K_is_the_bulk():
     """m along the wall, mu = 0.3 eV, 300 K (refused before: the window reaches the pockets),
-    p = 1, W = 5 l, 64 angles, 12 nodes, 20 cells. With both bands at an energy the bulk is
+    p = 1, W = 100 nm (about 3 l at tau = 100 fs), 64 angles, 12 nodes, 20 cells. With both bands at an energy the bulk is
     the partner-symmetric drift solution, so p = 1 gives the bulk there
     (tests/test_specular_asymmetric.py); only the nodes in -0.1164 ... -0.1 eV (one band, a
     pocket; weights below 1e-7) are not. Measured 1 - G/G_bulk = 2.1e-13 (3.2e-14 at 100 K);
