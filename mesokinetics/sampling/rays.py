@@ -827,8 +827,7 @@ def _strip_pockets(model: Model, energy: float, numerics: Numerics,
     parts = [_strip_shell(model, energy, numerics, normal, frozenset(pockets))]
     origins = [np.zeros(2)]
     for n in pockets:
-        sel = roots.band == n
-        centre = np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+        centre = _pocket_centre(roots, dirs, n)
         centred = _CentredModel(model, centre)
         found = find_ray_roots(centred, dirs, energy, numerics)
         if _pocket_bands(_without(found, frozenset(bands - {n})), len(dirs), energy):
@@ -1241,6 +1240,13 @@ def _check_star_shaped(roots: RayRoots, n_rays: int, energy: float) -> None:
         raise ShellSamplingError(_not_star_shaped(pockets[0], roots, n_rays, energy))
 
 
+def _pocket_centre(roots: RayRoots, dirs: np.ndarray, band: int) -> np.ndarray:
+    """The mean of ``band``'s crossings by the rays ``dirs`` from k = 0 (1/nm): inside its
+    pocket when the pocket is convex."""
+    sel = roots.band == band
+    return np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+
+
 class _CentredModel(Model):
     """``model`` with k measured from ``centre`` (1/nm): h'(k) = h(k + centre), for rays
     from a point inside a pocket. Every attribute the samplers read is the model's own."""
@@ -1272,19 +1278,17 @@ def _with_centred_pockets(model: Model, dirs: np.ndarray, energy: float, numeric
     ray, band, radius = [roots.ray[keep]], [roots.band[keep]], [roots.radius[keep]]
     origin = [np.zeros((int(keep.sum()), model.dim))]
     for n in pockets:
-        sel = roots.band == n
-        centre = np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+        centre = _pocket_centre(roots, dirs, n)
         found = find_ray_roots(_CentredModel(model, centre), dirs, energy, numerics)
-        mine = found.band == n
-        if not np.array_equal(np.bincount(found.ray[mine], minlength=len(dirs)),
+        mine = _without(found, frozenset(range(model.size)) - {n})
+        if not np.array_equal(np.bincount(mine.ray, minlength=len(dirs)),
                               np.ones(len(dirs), int)):
-            raise ShellSamplingError(_not_star_shaped(
-                n, RayRoots(found.ray[mine], found.band[mine], found.radius[mine],
-                            found.k_scan), len(dirs), energy, about="k = 0 or its centre"))
-        ray.append(found.ray[mine])
-        band.append(found.band[mine])
-        radius.append(found.radius[mine])
-        origin.append(np.tile(centre, (int(mine.sum()), 1)))
+            raise ShellSamplingError(_not_star_shaped(n, mine, len(dirs), energy,
+                                                      about="k = 0 or its centre"))
+        ray.append(mine.ray)
+        band.append(mine.band)
+        radius.append(mine.radius)
+        origin.append(np.tile(centre, (len(mine.ray), 1)))
     merged = RayRoots(np.concatenate(ray), np.concatenate(band), np.concatenate(radius),
                       roots.k_scan)
     return merged, np.concatenate(origin)
@@ -1319,8 +1323,7 @@ def ray_sea(model: Model, energy: float, numerics: Numerics, roots: RayRoots | N
         # rays tangent to the pocket, which the angles check of tol measures)
         pockets = _pocket_bands(roots, n_rays, energy)
         if pockets and not isinstance(model, _CentredModel):
-            sel = roots.band == pockets[0]
-            centre = np.mean(roots.radius[sel, None] * dirs[roots.ray[sel]], axis=0)
+            centre = _pocket_centre(roots, dirs, pockets[0])
             centred = _CentredModel(model, centre)
             found = find_ray_roots(centred, dirs, energy, numerics)
             if found.band.size and np.all(np.ptp(_crossing_counts(found, n_rays), axis=0) == 0):
